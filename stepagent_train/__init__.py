@@ -1,0 +1,1 @@
+"""Trainer for LLM agents with expert demonstrations and step-wise rewards (grows in later issues)."""

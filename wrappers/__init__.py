@@ -1,0 +1,1 @@
+"""Gymnasium wrappers that work on any text env (expert-step reward, recorder, action parser)."""
