@@ -1,0 +1,22 @@
+"""Gymnasium text environments for LLM agents, each with an expert oracle.
+
+Importing the package registers every env id (Gymnasium 1.x loads no plugin
+entry points)::
+
+    import gymnasium as gym
+    import stepagent_envs  # noqa: F401
+
+    env = gym.make("StepShop-v0", split="test")
+"""
+
+from gymnasium.envs.registration import register
+
+from .contract import CHARSET, INFO_KEYS, text_space, to_charset
+
+__all__ = ["CHARSET", "INFO_KEYS", "text_space", "to_charset", "ENV_IDS"]
+
+# Every id is registered here, in one place.
+register(id="StepShop-v0", entry_point="stepagent_envs.shop.env:StepShopEnv", max_episode_steps=15)
+
+#: The ids this package registers.
+ENV_IDS = ("StepShop-v0",)

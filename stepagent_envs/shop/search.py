@@ -1,0 +1,89 @@
+"""Product search: BM25 (bm25s' Lucene variant, as WebShop searched with Lucene).
+
+Documents are tokenised with bm25s (English stop words, Snowball stemmer). The
+index can be saved to and memory-mapped from a cache folder, so a large
+catalogue is indexed once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.tokenization import Tokenizer
+
+#: Most results a search returns (WebShop's limit).
+MAX_RESULTS = 50
+INDEX_VERSION = 1
+_VOCAB_FILE = "vocab.tokenizer.json"
+
+
+def _tokenizer() -> Tokenizer:
+    return Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
+
+
+class ProductSearch:
+    """Ranks documents for a free-text query.
+
+    Args:
+        texts: returns one text per document (document ``i`` is product ``i``);
+            called only when the index has to be built.
+        cache_dir: folder to save the index to, or load it from when a
+            finished index is already there; ``None`` keeps it in memory only.
+        show_progress: show bm25s' progress bars while indexing.
+    """
+
+    def __init__(self, texts: Callable[[], Sequence[str]], cache_dir: str | os.PathLike | None = None, show_progress: bool = False):
+        self.tokenizer = _tokenizer()
+        cache = Path(cache_dir) if cache_dir is not None else None
+        if cache is not None and (cache / "done").exists():
+            self.retriever = bm25s.BM25.load(cache, mmap=True, show_progress=False)
+            self.tokenizer.load_vocab(str(cache), vocab_name=_VOCAB_FILE)
+            return
+        ids = self.tokenizer.tokenize(list(texts()), return_as="tuple", show_progress=show_progress)
+        self.retriever = bm25s.BM25(method="lucene")
+        self.retriever.index(ids, show_progress=show_progress)
+        if cache is not None:
+            self._save(cache)
+
+    def _save(self, cache: Path) -> None:
+        # Written beside the target and renamed, so a killed process never leaves a half index.
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=cache.name + ".", dir=cache.parent))
+        try:
+            self.retriever.save(tmp, show_progress=False)
+            self.tokenizer.save_vocab(str(tmp), vocab_name=_VOCAB_FILE)
+            (tmp / "done").write_text(str(INDEX_VERSION))
+            if cache.exists():
+                shutil.rmtree(cache)
+            os.replace(tmp, cache)
+        except OSError as err:  # a read-only cache only costs speed
+            logging.getLogger(__name__).warning("could not cache the search index in %s: %s", cache, err)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @property
+    def num_docs(self) -> int:
+        return int(self.retriever.scores["num_docs"])
+
+    @functools.lru_cache(maxsize=4096)
+    def search(self, query: str, k: int = MAX_RESULTS) -> tuple[int, ...]:
+        """Indices of the best ``k`` documents with a positive score, best first
+        (ties by index). Cached: the same query always gives the same list."""
+        ids = self.tokenizer.tokenize([query], update_vocab=False, return_as="ids", show_progress=False)
+        if not any(ids[0]):
+            return ()
+        k = min(k, self.num_docs)
+        docs, scores = self.retriever.retrieve(ids, k=k, show_progress=False, n_threads=1)
+        docs, scores = docs[0], scores[0]
+        keep = scores > 0
+        docs, scores = docs[keep], scores[keep]
+        order = np.lexsort((docs, -scores))  # score descending, then index: stable across runs
+        return tuple(int(d) for d in docs[order])

@@ -1,0 +1,74 @@
+"""Where shop data lives: the embedded default catalogue and per-process sharing.
+
+A shop (products, goals, search index) is loaded once per process and shared
+by every env over the same data, so vector envs and pickled copies stay cheap.
+The generated default catalogue and the search indexes are cached under
+``$STEPAGENT_CACHE`` (default ``~/.cache/stepagent``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .data import SPLIT_SEED, ShopData, load_shop_data
+from .search import INDEX_VERSION, ProductSearch
+
+#: Size and seed of the embedded default catalogue.
+DEFAULT_NUM_PRODUCTS = 1000
+DEFAULT_SEED = 0
+
+_LOCK = threading.Lock()
+_SHOPS: dict[tuple, Shop] = {}
+
+
+def cache_root() -> Path:
+    """The folder for generated catalogues and search indexes."""
+    return Path(os.environ.get("STEPAGENT_CACHE") or Path.home() / ".cache" / "stepagent")
+
+
+def generated_data_dir(num_products: int = DEFAULT_NUM_PRODUCTS, seed: int = DEFAULT_SEED, show_progress: bool = False) -> Path:
+    """The generated catalogue of that size and seed, generated on first use."""
+    out = cache_root() / "shop" / f"generated-{num_products}-seed{seed}"
+    if not (out / "generation.json").exists():
+        from .generate import generate_catalogue
+
+        generate_catalogue(out, num_products=num_products, seed=seed, show_progress=show_progress)
+    return out
+
+
+@dataclass
+class Shop:
+    """Everything an env over one data source shares."""
+
+    data: ShopData
+    search: ProductSearch
+    expert_queries: dict  #: goal id -> (query, rank of the target); filled by the expert
+
+
+def _index_dir(items_file: Path) -> Path:
+    st = items_file.stat()
+    key = f"{items_file.resolve()}|{st.st_size}|{st.st_mtime_ns}|{INDEX_VERSION}"
+    return cache_root() / "index" / hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def load_shop(data_dir: str | os.PathLike | None = None, goals: str = "synthetic", num_products: int = DEFAULT_NUM_PRODUCTS,
+              seed: int = DEFAULT_SEED, show_progress: bool = False) -> Shop:
+    """The shop over ``data_dir`` (or the generated catalogue of ``num_products``
+    and ``seed`` when ``data_dir`` is None), loaded once per process."""
+    if data_dir is None:
+        data_dir = generated_data_dir(num_products, seed, show_progress)
+    data_dir = Path(data_dir).resolve()
+    key = (str(data_dir), goals)
+    with _LOCK:
+        shop = _SHOPS.get(key)
+        if shop is None:
+            data = load_shop_data(data_dir, goals=goals, seed=SPLIT_SEED)
+            items = next(data_dir.glob("items_shuffle*.json"))
+            texts = lambda: [p.search_text() for p in data.products]  # noqa: E731
+            search = ProductSearch(texts, cache_dir=_index_dir(items), show_progress=show_progress)
+            shop = _SHOPS[key] = Shop(data, search, {})
+        return shop
