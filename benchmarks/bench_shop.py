@@ -1,0 +1,138 @@
+"""StepShop-v0 speed and memory.
+
+Prints, in one run:
+* steps/s on the embedded 1k catalogue: random valid actions (a bare env, the
+  expert never asked) and expert trajectories (the oracle asked every step),
+  side by side, with their ratio;
+* for each generated catalogue size (default 1k, 100k, 1M): generation time,
+  cold load (parse + build the BM25 index), warm load (index cached on disk),
+  RSS after loading and the median (p50) search latency, each measured in a
+  fresh subprocess, against the issue's targets at 100k
+  (load <= 30 s, RSS <= 2 GiB, search p50 <= 10 ms).
+
+Usage: python benchmarks/bench_shop.py [--sizes 1000,100000,1000000] [--steps 20000]
+Medians are quoted; set STEPAGENT_CACHE to keep generated catalogues between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TARGETS_100K = {"load_s": 30.0, "rss_gib": 2.0, "search_p50_ms": 10.0}
+
+
+def steps_per_second(num_steps: int, use_expert: bool) -> float:
+    import gymnasium as gym
+
+    import stepagent_envs  # noqa: F401
+
+    env = gym.make("StepShop-v0", split="test")
+    rng = random.Random(0)
+    obs, info = env.reset(seed=0)
+    done_steps, episode = 0, 0
+    start = time.perf_counter()
+    while done_steps < num_steps:
+        if use_expert:
+            action = env.unwrapped.expert_action()
+        elif info["valid_actions"]:
+            action = rng.choice(info["valid_actions"])
+        else:
+            action = "search[" + " ".join(rng.sample(info["task"].split(), 3)) + "]"
+        obs, _, terminated, truncated, info = env.step(action)
+        done_steps += 1
+        if terminated or truncated:
+            episode += 1
+            obs, info = env.reset(seed=episode)
+    return done_steps / (time.perf_counter() - start)
+
+
+def _rss_gib() -> tuple[float, float]:
+    fields = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    kib = lambda k: int(fields[k].split()[0]) / 2**20  # noqa: E731
+    return kib("VmRSS"), kib("VmHWM")
+
+
+def probe(size: int) -> dict:
+    """Runs in a fresh process: load the generated catalogue of ``size`` and time searches."""
+    from stepagent_envs.shop import store
+
+    start = time.perf_counter()
+    data_dir = store.generated_data_dir(size, show_progress=False)
+    generated = time.perf_counter() - start
+    start = time.perf_counter()
+    shop = store.load_shop(data_dir)
+    load = time.perf_counter() - start
+    rss, peak = _rss_gib()
+    rng = random.Random(0)
+    queries = [" ".join(g.instruction.split(" with ")[0].split()[:8]) for g in rng.sample(shop.data.goals, 200)]
+    latencies = []
+    for q in queries:
+        shop.search.search.cache_clear()
+        t = time.perf_counter()
+        shop.search.search(q)
+        latencies.append((time.perf_counter() - t) * 1000)
+    return {"size": size, "products": len(shop.data.products), "goals": len(shop.data.goals),
+            "generate_s": generated, "load_s": load, "rss_gib": rss, "peak_gib": peak,
+            "search_p50_ms": statistics.median(latencies)}
+
+
+def run_probe(size: int, cache: str) -> dict:
+    env = {**os.environ, "STEPAGENT_CACHE": cache}
+    out = subprocess.run([sys.executable, __file__, "--probe", str(size)], env=env, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,100000,1000000", help="comma-separated catalogue sizes to load")
+    parser.add_argument("--steps", type=int, default=20000, help="steps per steps/s measurement")
+    parser.add_argument("--repeats", type=int, default=3, help="steps/s measurements per agent (median quoted)")
+    parser.add_argument("--probe", type=int, default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.probe is not None:
+        print(json.dumps(probe(args.probe)))
+        return
+
+    own_cache = "STEPAGENT_CACHE" not in os.environ
+    cache = os.environ.get("STEPAGENT_CACHE") or tempfile.mkdtemp(prefix="bench-shop-")
+    os.environ["STEPAGENT_CACHE"] = cache
+    try:
+        random_sps = statistics.median(steps_per_second(args.steps, False) for _ in range(args.repeats))
+        expert_sps = statistics.median(steps_per_second(args.steps, True) for _ in range(args.repeats))
+        print("steps/s on the 1k catalogue (median of %d runs of %d steps; target >= 2,000)" % (args.repeats, args.steps))
+        print(f"  random valid actions : {random_sps:9.0f}  ({random_sps / 2000:.1f}x target)")
+        print(f"  expert trajectories  : {expert_sps:9.0f}  ({expert_sps / 2000:.1f}x target; "
+              f"{expert_sps / random_sps:.2f}x the random-agent rate)")
+        print()
+        head = f"{'products':>9} {'goals':>8} {'generate s':>10} {'cold load s':>11} {'warm load s':>11} {'RSS GiB':>8} {'peak GiB':>8} {'search p50 ms':>13}"
+        print(head)
+        for size in (int(s) for s in args.sizes.split(",")):
+            cold = run_probe(size, cache)
+            warm = run_probe(size, cache)
+            print(f"{cold['products']:>9} {cold['goals']:>8} {cold['generate_s']:>10.1f} {cold['load_s']:>11.1f} "
+                  f"{warm['load_s']:>11.1f} {cold['rss_gib']:>8.2f} {cold['peak_gib']:>8.2f} {warm['search_p50_ms']:>13.2f}")
+            if size == 100_000:
+                print("  100k vs targets: cold load %.2fx, RSS %.2fx, search p50 %.2fx of the limit (<= 1 meets it)" % (
+                    cold["load_s"] / TARGETS_100K["load_s"], cold["peak_gib"] / TARGETS_100K["rss_gib"],
+                    warm["search_p50_ms"] / TARGETS_100K["search_p50_ms"]))
+    finally:
+        if own_cache:
+            shutil.rmtree(cache, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

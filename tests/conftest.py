@@ -1,0 +1,31 @@
+"""Test settings: offline hub, a private cache, and the real-data samples when present."""
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pytest_configure(config):
+    # A fresh cache per session, so a stale generated catalogue or index can never pass a test;
+    # STEPAGENT_TEST_REUSE_CACHE=1 keeps the user's cache (faster local reruns).
+    if os.environ.get("STEPAGENT_TEST_REUSE_CACHE") != "1":
+        os.environ["STEPAGENT_CACHE"] = tempfile.mkdtemp(prefix="stepagent-test-cache-")
+
+
+def shared_data() -> Path | None:
+    """``$STEPAGENT_SHARED_DATA`` (set by .ci/run to ../shared/data), if it exists."""
+    path = os.environ.get("STEPAGENT_SHARED_DATA")
+    return Path(path) if path and Path(path).is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def webshop_dir() -> Path:
+    """The real WebShop subset, or a skip saying how to provide it."""
+    root = shared_data()
+    if root is None or not (root / "webshop" / "items_shuffle.json").exists():
+        pytest.skip("real WebShop sample absent: set STEPAGENT_SHARED_DATA to the shared/data folder")
+    return root / "webshop"

@@ -1,0 +1,77 @@
+"""Loading WebShop-format data: real-file quirks, goals, splits without leakage."""
+
+import json
+
+import pytest
+
+from stepagent_envs.shop.data import (
+    DEV_SIZE, SPLIT_VERSION, TEST_SIZE, load_shop_data, parse_options, parse_pricing, price_tag,
+)
+from stepagent_envs.shop.store import generated_data_dir
+
+
+@pytest.mark.parametrize(
+    "raw, parsed",
+    [("$877.80", (877.8,)), ("$1,847.00", (1847.0,)), ("$19.99$27.99", (19.99, 27.99)), ("", ()), (None, ())],
+)
+def test_pricing_quirks(raw, parsed):
+    assert parse_pricing(raw) == parsed
+
+
+def test_price_tag():
+    assert price_tag((19.99, 27.99)) == "$19.99 to $27.99"
+    assert price_tag(()) == "$100.0"
+
+
+def test_option_quirks():
+    assert parse_options("") == {}
+    assert parse_options({"Color": None}) == {}
+    opts = parse_options({"Color": [{"value": "Black/White"}, {"value": " Red "}], "Size": None,
+                          "Style": [{"is_selected": True, "is_available": True, "value": "Slim", "asin": "X"}]})
+    assert opts == {"color": ["black | white", "red"], "style": ["slim"]}
+
+
+def test_real_subset_loads_with_its_quirks(webshop_dir):
+    data = load_shop_data(webshop_dir)
+    assert len(data.products) == 106
+    assert len(data.goals) == 413  # as the data README counts, built the WebShop way
+    assert len(data.splits["test"]) == 413 and not data.splits["dev"] and not data.splits["train"]
+    for p in data.products:
+        assert p.asin == p.asin.upper() and p.price > 0
+    # the top-level asin wins over the one in product_information
+    raw = json.loads((webshop_dir / "items_shuffle.json").read_text())
+    assert [p.asin for p in data.products] == [r["asin"].upper() for r in raw]
+
+
+def test_human_goals_file_format(webshop_dir, tmp_path):
+    # The sample's human instructions name products outside the 106, so remap them onto real ones.
+    sample = json.loads((webshop_dir / "items_human_ins_format_sample.json").read_text())
+    products = json.loads((webshop_dir / "items_shuffle.json").read_text())
+    human = {p["asin"]: entries for p, entries in zip(products, sample.values())}
+    (tmp_path / "items_shuffle.json").write_text(json.dumps(products))
+    (tmp_path / "items_human_ins.json").write_text(json.dumps(human))
+    data = load_shop_data(tmp_path, goals="human")
+    expected = sum(1 for entries in sample.values() for e in entries if e["instruction_attributes"])
+    assert len(data.goals) == expected and data.goals[0].option_names is None
+
+
+def test_bad_arguments_get_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="unknown goals 'humans'; expected one of synthetic, human"):
+        load_shop_data(tmp_path, goals="humans")
+    with pytest.raises(FileNotFoundError, match="no items_shuffle"):
+        load_shop_data(tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        load_shop_data(tmp_path / "missing")
+
+
+def test_embedded_splits_follow_webshop_and_do_not_leak():
+    data = load_shop_data(generated_data_dir())
+    assert SPLIT_VERSION == 1
+    assert len(data.splits["test"]) == TEST_SIZE and len(data.splits["dev"]) == DEV_SIZE
+    assert len(data.splits["train"]) == len(data.goals) - TEST_SIZE - DEV_SIZE > 1000
+    ids = {s: {g.goal_id for g in goals} for s, goals in data.splits.items()}
+    assert not ids["test"] & ids["dev"] and not ids["test"] & ids["train"] and not ids["dev"] & ids["train"]
+    assert sum(map(len, ids.values())) == len(data.goals)
+    # loading again gives the very same split lists
+    again = load_shop_data(generated_data_dir())
+    assert [g.goal_id for g in again.splits["test"]] == [g.goal_id for g in data.splits["test"]]
