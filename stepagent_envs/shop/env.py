@@ -92,7 +92,7 @@ class StepShopEnv(gym.Env):
     The oracle ``expert_action()`` plans from any state; see :mod:`.expert`.
     """
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, split: str = "train", data_dir: str | None = None, goals: str = "synthetic",
                  num_products: int = DEFAULT_NUM_PRODUCTS, catalogue_seed: int = DEFAULT_SEED,
