@@ -121,6 +121,7 @@ def main() -> None:
         head = f"{'products':>9} {'goals':>8} {'generate s':>10} {'cold load s':>11} {'warm load s':>11} {'RSS GiB':>8} {'peak GiB':>8} {'search p50 ms':>13}"
         print(head)
         for size in (int(s) for s in args.sizes.split(",")):
+            shutil.rmtree(os.path.join(cache, "index"), ignore_errors=True)  # cold: the index is built
             cold = run_probe(size, cache)
             warm = run_probe(size, cache)
             print(f"{cold['products']:>9} {cold['goals']:>8} {cold['generate_s']:>10.1f} {cold['load_s']:>11.1f} "

@@ -75,3 +75,19 @@ def test_embedded_splits_follow_webshop_and_do_not_leak():
     # loading again gives the very same split lists
     again = load_shop_data(generated_data_dir())
     assert [g.goal_id for g in again.splits["test"]] == [g.goal_id for g in data.splits["test"]]
+
+
+def test_streamed_json_list_reader_handles_chunk_edges(tmp_path):
+    from stepagent_envs.shop.data import iter_json_list
+
+    items = [{"asin": f"B{i:09d}", "name": "x" * (i % 37), "n": [i, 1.5, None]} for i in range(300)] + [12345, "s"]
+    path = tmp_path / "items.json"
+    path.write_text(json.dumps(items, indent=1))
+    for chunk in (1, 7, 64, 1 << 20):
+        assert list(iter_json_list(path, chunk_chars=chunk)) == items
+    path.write_text('{"not": "a list"}')
+    with pytest.raises(ValueError, match="is not a JSON list"):
+        list(iter_json_list(path))
+    path.write_text('[{"a": 1}, {"b": ')
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        list(iter_json_list(path))

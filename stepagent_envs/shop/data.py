@@ -98,6 +98,36 @@ def _find_file(data_dir: Path, stem: str, required: bool) -> Path | None:
     return Path(matches[0])
 
 
+def iter_json_list(path: Path, chunk_chars: int = 1 << 20):
+    """Yield the elements of a JSON list file one at a time, so a 1M-product
+    file never exists as one Python list of dicts."""
+    decoder = json.JSONDecoder()
+    with open(path, encoding="utf-8") as f:
+        buf = f.read(chunk_chars).lstrip()
+        if not buf.startswith("["):
+            raise ValueError(f"{str(path)!r} is not a JSON list (it starts with {buf[:20]!r})")
+        pos, eof = 1, False
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\r\n,":
+                pos += 1
+            if pos < len(buf) and buf[pos] == "]":
+                return
+            try:
+                obj, end = decoder.raw_decode(buf, pos)
+                complete = end < len(buf) or eof  # a number at the buffer's end may go on
+            except json.JSONDecodeError:
+                if eof:
+                    raise ValueError(f"{str(path)!r} is not valid JSON near character {pos}") from None
+                complete = False
+            if not complete:
+                more = f.read(chunk_chars)
+                eof = not more
+                buf, pos = buf[pos:] + more, 0
+                continue
+            yield obj
+            pos = end
+
+
 def parse_pricing(pricing: object) -> tuple[float, ...]:
     """Parse WebShop's pricing strings: "$877.80", "$1,847.00", "$19.99$27.99" (a range), ""."""
     if not pricing or not isinstance(pricing, str):
@@ -221,8 +251,7 @@ def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: 
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data_dir {str(data_dir)!r} is not a directory")
-    with open(_find_file(data_dir, "items_shuffle", True), encoding="utf-8") as f:
-        records = json.load(f)
+    records = iter_json_list(_find_file(data_dir, "items_shuffle", True))
     ins_path = _find_file(data_dir, "items_ins_v2", goals == "synthetic")
     instructed: dict = {}
     if ins_path is not None:
