@@ -17,6 +17,7 @@ __all__ = ["CHARSET", "INFO_KEYS", "text_space", "to_charset", "ENV_IDS"]
 
 # Every id is registered here, in one place.
 register(id="StepShop-v0", entry_point="stepagent_envs.shop.env:StepShopEnv", max_episode_steps=15)
+register(id="StepHotpot-v0", entry_point="stepagent_envs.hotpot.env:StepHotpotEnv", max_episode_steps=10)
 
 #: The ids this package registers.
-ENV_IDS = ("StepShop-v0",)
+ENV_IDS = ("StepShop-v0", "StepHotpot-v0")

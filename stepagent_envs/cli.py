@@ -25,7 +25,7 @@ def _demo(args: argparse.Namespace) -> int:
         kwargs["data_dir"] = args.data_dir
     start = time.perf_counter()
     env = gym.make(args.env, **kwargs)
-    print(f"{args.env} split={args.split}: {len(env.unwrapped.goals)} tasks "
+    print(f"{args.env} split={args.split}: {len(env.unwrapped.task_ids())} tasks "
           f"(loaded in {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     results = [
         evaluate(env, RandomAgent(seed=args.seed), "random", args.episodes),

@@ -63,22 +63,17 @@ class EvalResult:
     steps: int
 
 
-def task_ids(env: gym.Env) -> list[str]:
-    """The ids of every task in the env's split, in split order."""
-    return [g.goal_id for g in env.unwrapped.goals]
-
-
 def evaluate(env: gym.Env, agent: Agent, name: str, episodes: int | None = None, show_progress: bool = True) -> EvalResult:
     """Play ``episodes`` tasks of the env's split (all when None) with ``agent``.
 
     Args:
-        env: a made env whose unwrapped env has ``goals`` and ``expert_action()``.
+        env: a made env whose unwrapped env has ``task_ids()`` and ``expert_action()``.
         agent: ``agent(obs, info) -> action``.
         name: the agent's name in the result.
         episodes: how many tasks, from the start of the split; None for all.
         show_progress: show a progress bar.
     """
-    ids = task_ids(env)
+    ids = env.unwrapped.task_ids()
     if episodes is not None:
         if episodes < 1:
             raise ValueError(f"episodes must be >= 1, got {episodes}")

@@ -29,3 +29,13 @@ def webshop_dir() -> Path:
     if root is None or not (root / "webshop" / "items_shuffle.json").exists():
         pytest.skip("real WebShop sample absent: set STEPAGENT_SHARED_DATA to the shared/data folder")
     return root / "webshop"
+
+
+@pytest.fixture(scope="session")
+def hotpot_sample():
+    """The real HotpotQA dev sample, or a skip saying how to provide it."""
+    root = shared_data()
+    path = None if root is None else root / "hotpotqa" / "hotpot_dev_distractor_sample.json"
+    if path is None or not path.exists():
+        pytest.skip("real HotpotQA sample absent: set STEPAGENT_SHARED_DATA to the shared/data folder")
+    return path

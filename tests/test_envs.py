@@ -10,7 +10,7 @@ import stepagent_envs
 from stepagent_envs.testing import check_text_env
 
 # Keyword arguments that keep each id fast in tests.
-FAST_KWARGS = {"StepShop-v0": {"split": "test"}}
+FAST_KWARGS = {"StepShop-v0": {"split": "test"}, "StepHotpot-v0": {"split": "test"}}
 
 
 @pytest.mark.parametrize("env_id", stepagent_envs.ENV_IDS)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import gymnasium as gym
 
 from ..contract import text_space, to_charset
+from ..shared_data import SharedDataEnv
 from .data import SPLITS, Goal, Product
 from .reward import purchase_reward
 from .store import DEFAULT_NUM_PRODUCTS, DEFAULT_SEED, Shop, load_shop
@@ -38,7 +39,7 @@ class ShopState:
     selected: dict[str, str] = field(default_factory=dict)  #: option name -> value
 
 
-class StepShopEnv(gym.Env):
+class StepShopEnv(SharedDataEnv, gym.Env):
     """WebShop (Yao et al., 2022) in text mode: search for a product, open it,
     choose its options and buy it.
 
@@ -93,6 +94,7 @@ class StepShopEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    _shared_attrs = ("shop", "goals")  # loaded once per process, never pickled
 
     def __init__(self, split: str = "train", data_dir: str | None = None, goals: str = "synthetic",
                  num_products: int = DEFAULT_NUM_PRODUCTS, catalogue_seed: int = DEFAULT_SEED,
@@ -123,17 +125,6 @@ class StepShopEnv(gym.Env):
                 f"split {self.split!r} has no goals in {self.shop.data.source!r} (split sizes {sizes}); "
                 "WebShop's rule puts the first 500 goals in test and the next 1,000 in dev: pick a non-empty split"
             )
-
-    # The shop is shared per process; pickles carry only its arguments and the episode state.
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        for name in ("shop", "goals"):
-            state.pop(name, None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self._attach()
 
     # -- gymnasium API -------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -180,6 +171,10 @@ class StepShopEnv(gym.Env):
         if self.render_mode == "ansi":
             return self._obs
         return None
+
+    def task_ids(self) -> list[str]:
+        """The ids of every goal of the split, in split order (for ``reset(options={"task_id": ...})``)."""
+        return [g.goal_id for g in self.goals]
 
     # -- expert --------------------------------------------------------
     def expert_action(self) -> str:
