@@ -99,7 +99,7 @@ def test_task_id_option_and_unknown_ids(env):
     with pytest.raises(KeyError, match="unknown task_id 'nope'"):
         env.reset(options={"task_id": "nope"})
     other = u.shop.data.splits["train"][0].goal_id
-    with pytest.raises(ValueError, match="not in split 'test'"):
+    with pytest.raises(ValueError, match="is in split 'train', not 'test'; make the env with split='train'"):
         env.reset(options={"task_id": other})
 
 

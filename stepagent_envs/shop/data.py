@@ -224,15 +224,20 @@ class ShopData:
     splits: dict[str, list[Goal]]
     index_of: dict[str, int]  #: asin -> position in ``products``
     source: str  #: data_dir path, for messages and cache keys
+    split_of: dict[str, str] = field(init=False)  #: goal id -> its split
+
+    def __post_init__(self):
+        self.split_of = {g.goal_id: split for split, goals in self.splits.items() for g in goals}
+        self._by_id = {g.goal_id: g for g in self.goals}
 
     def goal(self, goal_id: str) -> Goal:
         """Look a goal up by id; KeyError with a hint when unknown."""
-        for g in self.goals:
-            if g.goal_id == goal_id:
-                return g
-        raise KeyError(
-            f"unknown task_id {goal_id!r}; task ids look like '<ASIN>/<k>', e.g. {self.goals[0].goal_id!r}"
-        )
+        try:
+            return self._by_id[goal_id]
+        except KeyError:
+            raise KeyError(
+                f"unknown task_id {goal_id!r}; task ids look like '<ASIN>/<k>', e.g. {self.goals[0].goal_id!r}"
+            ) from None
 
 
 def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: int = SPLIT_SEED) -> ShopData:

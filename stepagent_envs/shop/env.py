@@ -188,8 +188,9 @@ class StepShopEnv(SharedDataEnv, gym.Env):
     # -- internals -----------------------------------------------------
     def _goal_in_split(self, task_id: str) -> Goal:
         goal = self.shop.data.goal(task_id)
-        if goal not in self.goals:
-            raise ValueError(f"task_id {task_id!r} is not in split {self.split!r}; make the env with the split that holds it")
+        split = self.shop.data.split_of[task_id]
+        if split != self.split:
+            raise ValueError(f"task_id {task_id!r} is in split {split!r}, not {self.split!r}; make the env with split={split!r}")
         return goal
 
     @property
