@@ -174,3 +174,10 @@ def test_deepcopy_mid_episode_continues_identically(env):
         assert out == twin.step(action)
         if out[2]:
             break
+
+
+def test_check_text_env_on_the_real_subset(webshop_dir):
+    from stepagent_envs.testing import check_text_env
+
+    make = lambda: gym.make("StepShop-v0", split="test", data_dir=str(webshop_dir))  # noqa: E731
+    check_text_env(make(), env_fn=make, oracle_episodes=5)

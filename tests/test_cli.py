@@ -1,0 +1,31 @@
+"""The ``stepagent`` command line runs end to end."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from stepagent_envs.cli import main
+
+
+def test_demo_prints_the_random_and_expert_table(tmp_path, capsys):
+    out = tmp_path / "results.json"
+    assert main(["demo", "--episodes", "5", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "random" in table and "expert" in table and "step agree" in table
+    results = {r["agent"]: r for r in json.loads(out.read_text())}
+    assert results["expert"]["success_rate"] == 1.0 and results["expert"]["step_agreement"] == 1.0
+    assert results["random"]["episodes"] == 5 and results["random"]["success_rate"] < 1.0
+
+
+def test_demo_rejects_bad_arguments():
+    with pytest.raises(SystemExit):
+        main(["demo", "--split", "tets"])
+    with pytest.raises(ValueError, match="episodes must be >= 1, got 0"):
+        main(["demo", "--episodes", "0"])
+
+
+def test_console_script_is_installed():
+    done = subprocess.run([sys.executable, "-m", "stepagent_envs.cli", "demo", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--episodes" in done.stdout
