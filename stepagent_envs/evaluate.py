@@ -3,7 +3,8 @@
 An agent is any callable ``agent(obs, info) -> action``. Every task of the
 split is played once, in order, so two runs evaluate the same episodes.
 Step agreement is the fraction of steps where the agent's action equals the
-expert's action for the same state (case and whitespace ignored).
+expert's action for the same state (the expert-step ``exact`` metric:
+case, whitespace and bracket spacing ignored).
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ from dataclasses import asdict, dataclass
 import gymnasium as gym
 from tqdm import tqdm
 
+from wrappers.metrics import exact_match
+
 Agent = Callable[[str, dict], str]
-
-
-def same_action(a: str, b: str) -> bool:
-    """Whether two actions are the same up to case and whitespace."""
-    return " ".join(a.lower().split()) == " ".join(b.lower().split())
 
 
 class RandomAgent:
@@ -86,7 +84,7 @@ def evaluate(env: gym.Env, agent: Agent, name: str, episodes: int | None = None,
         while not done:
             expert = env.unwrapped.expert_action()
             action = agent(obs, info)
-            agree += same_action(action, expert)
+            agree += exact_match(action, expert)
             steps += 1
             obs, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated
