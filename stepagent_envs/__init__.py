@@ -11,13 +11,15 @@ entry points)::
 
 from gymnasium.envs.registration import register
 
-from .contract import CHARSET, INFO_KEYS, text_space, to_charset
+from .contract import CHARSET, INFO_KEYS, ExpertUnavailable, text_space, to_charset
 
-__all__ = ["CHARSET", "INFO_KEYS", "text_space", "to_charset", "ENV_IDS"]
+__all__ = ["CHARSET", "INFO_KEYS", "ExpertUnavailable", "text_space", "to_charset", "ENV_IDS"]
 
 # Every id is registered here, in one place.
 register(id="StepShop-v0", entry_point="stepagent_envs.shop.env:StepShopEnv", max_episode_steps=15)
 register(id="StepHotpot-v0", entry_point="stepagent_envs.hotpot.env:StepHotpotEnv", max_episode_steps=10)
+# No TimeLimit: each MiniGrid level truncates at its own max_steps, which also scales its reward.
+register(id="StepGrid-v0", entry_point="stepagent_envs.grid.env:StepGridEnv")
 
 #: The ids this package registers.
-ENV_IDS = ("StepShop-v0", "StepHotpot-v0")
+ENV_IDS = ("StepShop-v0", "StepHotpot-v0", "StepGrid-v0")

@@ -30,6 +30,14 @@ _REPLACEMENTS = str.maketrans(
 )
 
 
+class ExpertUnavailable(RuntimeError):
+    """An env's oracle has no plan from the current state (the message says why).
+
+    Envs raise it from ``expert_action()`` rather than guess; the expert-step
+    wrapper then pays no step reward for that step.
+    """
+
+
 def text_space(max_length: int) -> spaces.Text:
     """A Text space over :data:`CHARSET` holding strings of 0..max_length characters."""
     return spaces.Text(max_length=max_length, min_length=0, charset=CHARSET_STR)

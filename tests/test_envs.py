@@ -10,7 +10,18 @@ import stepagent_envs
 from stepagent_envs.testing import check_text_env
 
 # Keyword arguments that keep each id fast in tests.
-FAST_KWARGS = {"StepShop-v0": {"split": "test"}, "StepHotpot-v0": {"split": "test"}}
+FAST_KWARGS = {"StepShop-v0": {"split": "test"}, "StepHotpot-v0": {"split": "test"},
+               "StepGrid-v0": {"split": "test", "level": "MiniGrid-DoorKey-5x5"}}
+
+# Ids over an optional package (an extra of pyproject.toml): skipped with a reason without it.
+REQUIRES = {"StepGrid-v0": "minigrid", "StepTextWorld-v0": "textworld", "StepSciWorld-v0": "scienceworld"}
+
+
+@pytest.fixture(autouse=True)
+def _optional_package(request):
+    env_id = request.node.callspec.params.get("env_id") if hasattr(request.node, "callspec") else None
+    if env_id in REQUIRES:
+        pytest.importorskip(REQUIRES[env_id], reason=f"{env_id} needs the optional package {REQUIRES[env_id]!r}")
 
 
 @pytest.mark.parametrize("env_id", stepagent_envs.ENV_IDS)

@@ -528,3 +528,20 @@ def test_check_text_env_passes_when_wrapped(tmp_path):
     check_text_env(ParseAction(make()), check_oracle=False)
     records = read_trajectories(path)
     assert records and all(r["env_id"] == "StepShop-v0" and r["steps"] for r in records)
+
+
+def test_expert_unavailable_pays_no_step_reward_and_is_raised_when_following():
+    from stepagent_envs.contract import ExpertUnavailable
+    from wrappers import ExpertStepReward
+
+    def no_plan(env, obs, info):
+        raise ExpertUnavailable("no plan from here")
+
+    env = ExpertStepReward(gym.make("StepShop-v0", split="test"), expert=no_plan)
+    env.reset(seed=0)
+    _, reward, _, _, info = env.step("search[shampoo]")
+    assert reward == 0.0 and info["step_reward"] == 0.0 and info["expert_action"] is None
+    following = ExpertStepReward(gym.make("StepShop-v0", split="test"), expert=no_plan, follow="expert")
+    following.reset(seed=0)
+    with pytest.raises(ExpertUnavailable, match="no plan from here"):
+        following.step("search[shampoo]")

@@ -9,6 +9,8 @@ from typing import Any
 
 import gymnasium as gym
 
+from stepagent_envs.contract import ExpertUnavailable
+
 from .demonstrations import Demonstrations
 from .metrics import Metric, resolve_metric
 from .parse_action import ParseAction
@@ -43,6 +45,11 @@ class ExpertStepReward(gym.Wrapper):
       episode longer than its demonstration, raises
       :class:`~wrappers.MissingDemonstrationError` from ``step``;
     * else the env's oracle, ``env.unwrapped.expert_action()``.
+
+    When the env's oracle raises :class:`~stepagent_envs.ExpertUnavailable`
+    (no plan exists from this state), the step pays no step reward and
+    ``info["expert_action"]`` is None; with ``follow="expert"`` the error is
+    raised, as there is no action to execute.
 
     With ``follow="agent"`` the agent's action is executed; one the env flags
     invalid (``info["invalid"]``) scores 0, since it did nothing, which keeps
@@ -111,10 +118,15 @@ class ExpertStepReward(gym.Wrapper):
         """Ask the expert, execute the agent's (or expert's) action and pay the weighted rewards."""
         if self._info is None:
             raise RuntimeError("ExpertStepReward: call reset() before step()")
-        expert_action = self._expert_action()
         follow_expert = self.follow == "expert"
+        try:
+            expert_action = self._expert_action()
+        except ExpertUnavailable:
+            if follow_expert:  # nothing to execute: the caller must end this episode
+                raise
+            expert_action = None
         obs, env_reward, terminated, truncated, info = self.env.step(expert_action if follow_expert else action)
-        if not isinstance(action, str) or (info.get("invalid") and not follow_expert):
+        if not isinstance(action, str) or expert_action is None or (info.get("invalid") and not follow_expert):
             step_reward = 0.0
         else:
             step_reward = float(self.metric(action, expert_action))
