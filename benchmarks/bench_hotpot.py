@@ -27,39 +27,33 @@ import sys
 import tempfile
 import time
 
+from common import steps_per_second
+
 TARGET_STEPS_PER_S = 2000.0
 
 
-def steps_per_second(num_steps: int, agent: str) -> float:
+def hotpot_rate(num_steps: int, agent: str) -> float:
+    """Steps/s on the embedded test split: the expert's actions, or a tool mix."""
     import gymnasium as gym
 
     import stepagent_envs  # noqa: F401
 
-    env = gym.make("StepHotpot-v0", split="test")
     rng = random.Random(0)
-    obs, info = env.reset(seed=0)
-    done_steps, episode = 0, 0
-    start = time.perf_counter()
-    while done_steps < num_steps:
+
+    def choose(env, obs, info):
         if agent == "expert":
-            action = env.unwrapped.expert_action()
-        else:
-            question, roll = env.unwrapped.question, rng.random()
-            words = info["task"].rstrip("?").split()
-            if roll < 0.35:
-                action = f"search[{rng.choice(question.support)}]"
-            elif roll < 0.6:
-                action = "search[" + " ".join(rng.sample(words, min(3, len(words)))) + "]"
-            elif roll < 0.9:
-                action = f"lookup[{rng.choice(words)}]"
-            else:
-                action = f"finish[{rng.choice(words)}]"
-        obs, _, terminated, truncated, info = env.step(action)
-        done_steps += 1
-        if terminated or truncated:
-            episode += 1
-            obs, info = env.reset(seed=episode)
-    return done_steps / (time.perf_counter() - start)
+            return env.unwrapped.expert_action()
+        question, roll = env.unwrapped.question, rng.random()
+        words = info["task"].rstrip("?").split()
+        if roll < 0.35:
+            return f"search[{rng.choice(question.support)}]"
+        if roll < 0.6:
+            return "search[" + " ".join(rng.sample(words, min(3, len(words)))) + "]"
+        if roll < 0.9:
+            return f"lookup[{rng.choice(words)}]"
+        return f"finish[{rng.choice(words)}]"
+
+    return steps_per_second(gym.make("StepHotpot-v0", split="test"), choose, num_steps)
 
 
 def search_latencies_ms(num_queries: int) -> tuple[float, float]:
@@ -120,7 +114,7 @@ def main() -> None:
         generated, cold, warm = load_times()
         print(f"embedded questions: generated in {generated:.1f} s; test split + corpus load: "
               f"cold {cold:.2f} s (BM25 index built), warm {warm:.2f} s")
-        rates = {agent: statistics.median(steps_per_second(args.steps, agent) for _ in range(args.repeats))
+        rates = {agent: statistics.median(hotpot_rate(args.steps, agent) for _ in range(args.repeats))
                  for agent in ("expert", "tool-mix")}
         print(f"steps/s on the embedded test split (median of {args.repeats} runs of {args.steps} steps; "
               f"target >= {TARGET_STEPS_PER_S:,.0f})")

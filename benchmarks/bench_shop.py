@@ -27,32 +27,27 @@ import sys
 import tempfile
 import time
 
+from common import steps_per_second
+
 TARGETS_100K = {"load_s": 30.0, "rss_gib": 2.0, "search_p50_ms": 10.0}
 
 
-def steps_per_second(num_steps: int, use_expert: bool) -> float:
+def shop_rate(num_steps: int, use_expert: bool) -> float:
+    """Steps/s on the 1k catalogue: the expert's actions, or random valid ones."""
     import gymnasium as gym
 
     import stepagent_envs  # noqa: F401
 
-    env = gym.make("StepShop-v0", split="test")
     rng = random.Random(0)
-    obs, info = env.reset(seed=0)
-    done_steps, episode = 0, 0
-    start = time.perf_counter()
-    while done_steps < num_steps:
+
+    def choose(env, obs, info):
         if use_expert:
-            action = env.unwrapped.expert_action()
-        elif info["valid_actions"]:
-            action = rng.choice(info["valid_actions"])
-        else:
-            action = "search[" + " ".join(rng.sample(info["task"].split(), 3)) + "]"
-        obs, _, terminated, truncated, info = env.step(action)
-        done_steps += 1
-        if terminated or truncated:
-            episode += 1
-            obs, info = env.reset(seed=episode)
-    return done_steps / (time.perf_counter() - start)
+            return env.unwrapped.expert_action()
+        if info["valid_actions"]:
+            return rng.choice(info["valid_actions"])
+        return "search[" + " ".join(rng.sample(info["task"].split(), 3)) + "]"
+
+    return steps_per_second(gym.make("StepShop-v0", split="test"), choose, num_steps)
 
 
 def _rss_gib() -> tuple[float, float]:
@@ -111,8 +106,8 @@ def main() -> None:
     cache = os.environ.get("STEPAGENT_CACHE") or tempfile.mkdtemp(prefix="bench-shop-")
     os.environ["STEPAGENT_CACHE"] = cache
     try:
-        random_sps = statistics.median(steps_per_second(args.steps, False) for _ in range(args.repeats))
-        expert_sps = statistics.median(steps_per_second(args.steps, True) for _ in range(args.repeats))
+        random_sps = statistics.median(shop_rate(args.steps, False) for _ in range(args.repeats))
+        expert_sps = statistics.median(shop_rate(args.steps, True) for _ in range(args.repeats))
         print("steps/s on the 1k catalogue (median of %d runs of %d steps; target >= 2,000)" % (args.repeats, args.steps))
         print(f"  random valid actions : {random_sps:9.0f}  ({random_sps / 2000:.1f}x target)")
         print(f"  expert trajectories  : {expert_sps:9.0f}  ({expert_sps / 2000:.1f}x target; "
