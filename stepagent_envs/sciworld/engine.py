@@ -1,0 +1,393 @@
+"""One ScienceWorld engine: the ``scienceworld`` package's Java simulator in a JVM of its own.
+
+The engine is driven over py4j through its own entry point
+(``scienceworld.runtime.pythonapi.PythonInterface``: load, step, score,
+valid action-object combinations, gold path), the same calls the official
+``scienceworld.ScienceWorldEnv`` makes. The official ``step`` additionally
+asks, on every call, for the room, the inventory, the task and every valid
+action (about a thousand strings, fetched one py4j round trip each); here a
+step is the engine's step plus its score, completion flag and move counter,
+and valid actions are fetched only when wanted, in one round trip.
+
+The JVM is started with:
+
+* ``-Xmx<heap_mb>m`` and ``-XX:+ExitOnOutOfMemoryError``: the heap is capped,
+  and an exhausted heap ends the JVM (the next call raises
+  :class:`EngineDiedError` naming the cap) instead of leaving a half-broken
+  engine behind.
+* ``-XX:hashCode=2``: the engine keeps its objects in hash sets keyed by Java
+  identity hash codes, which differ from one load to the next, so with
+  default settings the same actions list objects in different orders and
+  ambiguity choices pick different objects (and the electrical tasks can
+  even score differently). With one constant identity hash the sets iterate
+  in insertion order and a load plus the same inputs always gives the same
+  texts, in any JVM and after any earlier episodes (seeded determinism). The
+  price: those sets degrade to lists, which makes an engine step about 50%
+  slower and a valid-action listing about 5% slower.
+* ``--add-opens java.base/java.util=ALL-UNNAMED``: listing valid actions
+  draws from the engine's global random generator (``scala.util.Random``,
+  used when it picks unique names for look-alike objects); its state is saved
+  before a listing and restored after, so asking for valid actions never
+  changes what later steps do.
+* ``-XX:+UseSerialGC -XX:-UsePerfData``: one GC thread and no perf-data file
+  in ``/tmp`` (a killed JVM would leave it behind).
+* a class-data archive (AppCDS): the first engine of a Java install and
+  heap cap writes the classes it loaded to
+  ``cache_root()/sciworld/cds/<key>.jsa`` when it closes; later engines map
+  it and start in about 1.5 s instead of 2.5 s. A missing, stale or foreign
+  archive only costs that time (the JVM checks it and falls back).
+
+Java 11 or newer is needed. The engine prints debug text on every step; its
+``System.out`` is replaced by a null stream before anything is loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..shop.store import cache_root
+
+#: The engine's reply to input that matches no action; nothing in the simulation changes.
+NO_MATCH = "No known action matches that input."
+#: How the engine's reply to input matching several actions starts; it then waits for a number.
+AMBIGUOUS = "Ambiguous request:"
+
+_JAVA_RANDOM_MULTIPLIER = 0x5DEECE66D  # java.util.Random scrambles setSeed(s) as s ^ this
+_OPTION = re.compile(r"^\d+:\t", re.MULTILINE)  # one numbered option of an ambiguity question
+
+
+def option_count(observation: str) -> int:
+    """How many numbered options an engine reply asks to choose from (0 unless it is an ambiguity question)."""
+    return len(_OPTION.findall(observation)) if observation.startswith(AMBIGUOUS) else 0
+
+
+class EngineUnavailableError(RuntimeError):
+    """The ``scienceworld`` package or a Java runtime is missing; the message says how to install it."""
+
+
+class EngineError(RuntimeError):
+    """The engine refused a request or failed while serving it."""
+
+
+class EngineDiedError(EngineError):
+    """The engine's JVM exited or stopped answering; start a fresh :class:`Engine` (the env's ``reset()`` does)."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one engine step returns."""
+
+    observation: str  #: the engine's text
+    score: float  #: task progress in [0, 1], or negative once the task has failed
+    completed: bool  #: whether the task's goals are all met
+    moves: int  #: engine time steps so far (actions that take no time leave it unchanged)
+
+
+_INSTALL = "install it with pip install 'scienceworld>=1.2' (it carries the Java engine; a Java runtime is needed too)"
+
+
+def scienceworld_constants():
+    """The installed ``scienceworld`` package's constants module (jar path, task list).
+
+    Raises:
+        EngineUnavailableError: the package is not installed.
+    """
+    try:
+        from scienceworld import constants
+    except ImportError as error:
+        raise EngineUnavailableError(f"the scienceworld package is not installed ({error}); {_INSTALL}") from error
+    return constants
+
+
+def java_executable(java: str | None = None) -> str:
+    """The java executable to run: ``java`` if given, else ``$JAVA_HOME/bin/java``, else ``java`` on PATH.
+
+    Raises:
+        EngineUnavailableError: it does not exist.
+    """
+    if java is None:
+        home = os.environ.get("JAVA_HOME")
+        java = os.path.join(home, "bin", "java") if home else "java"
+    found = shutil.which(java)
+    if found is None:
+        raise EngineUnavailableError(
+            f"no Java runtime found (looked for {java!r}); ScienceWorld's engine runs on Java 11 or newer: "
+            "install one (e.g. apt-get install openjdk-17-jre-headless), put it on PATH or set JAVA_HOME, "
+            "or pass java='/path/to/bin/java'"
+        )
+    return found
+
+
+def child_jvm_pids() -> list[int]:
+    """The process ids of this process's engine JVMs still running (Linux: read from /proc); for leak checks."""
+    pids = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                command = f.read()
+        except OSError:  # the process ended meanwhile
+            continue
+        if parent == os.getpid() and b"py4j.GatewayServer" in command:
+            pids.append(int(entry))
+    return pids
+
+
+def _class_archive(java: str, jars: list[str], heap_mb: int) -> Path:
+    """Where the class-data archive of this java, these jars and this heap cap lives."""
+    key = "|".join(f"{path}:{os.stat(path).st_size}:{os.stat(path).st_mtime_ns}" for path in [java, *jars])
+    return cache_root() / "sciworld" / "cds" / f"{hashlib.sha1(f'{key}|{heap_mb}'.encode()).hexdigest()[:16]}.jsa"
+
+
+def _shutdown(owner_pid: int, gateway, proc: subprocess.Popen, log, dump: Path | None, archive: Path) -> None:
+    """End a JVM: close the py4j sockets, close its stdin (py4j's ``--die-on-broken-pipe``
+    makes it exit on end of input), wait, and kill it if it lingers. A class-data archive
+    the JVM dumped on a clean exit is then moved into place."""
+    if os.getpid() != owner_pid:  # a forked child holds copies of the parent's handles: leave them be
+        return
+    if gateway is not None:
+        client = gateway._gateway_client  # py4j has no public switch for this
+        client.is_connected = False  # proxies collected later must not dial a JVM that is gone
+        client.close()
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    if dump is not None and dump.exists():
+        if proc.returncode == 0:
+            os.replace(dump, archive)
+        else:  # a killed JVM may have left half an archive
+            dump.unlink()
+
+
+class Engine:
+    """A ScienceWorld simulator in a JVM of its own, with a capped heap.
+
+    One engine runs one episode at a time: :meth:`load` starts one, :meth:`step`
+    plays it. The engine's state is global to its JVM, so envs never share an
+    engine. :meth:`close` ends the JVM; a garbage-collected engine is closed
+    too.
+
+    Args:
+        heap_mb: The JVM's heap cap in MiB (``-Xmx``).
+        java: The java executable; None for ``$JAVA_HOME/bin/java`` or ``java`` on PATH.
+        startup_timeout: Seconds to wait for the JVM to start listening.
+
+    Raises:
+        EngineUnavailableError: ``scienceworld`` (or py4j) is not installed, or no java was found.
+        EngineDiedError: The JVM did not start; the message ends with its output.
+    """
+
+    def __init__(self, heap_mb: int = 512, java: str | None = None, startup_timeout: float = 120.0):
+        self.check_heap(heap_mb)
+        constants = scienceworld_constants()
+        try:
+            from py4j.java_gateway import GatewayParameters, JavaGateway, find_jar_path
+            from py4j.protocol import Py4JError, Py4JJavaError
+        except ImportError as error:  # py4j comes with scienceworld
+            raise EngineUnavailableError(f"py4j is not installed ({error}); {_INSTALL}") from error
+        self.heap_mb = heap_mb
+        self._py4j_error, self._java_error = Py4JError, Py4JJavaError
+        java, jars = java_executable(java), [find_jar_path(), constants.JAR_PATH]
+        archive = _class_archive(java, jars, heap_mb)
+        dump = None
+        if archive.exists():
+            sharing = f"-XX:SharedArchiveFile={archive}"
+        else:  # dumped at exit under a name of its own, then renamed: concurrent engines never clash
+            archive.parent.mkdir(parents=True, exist_ok=True)
+            dump = archive.with_name(f"{archive.stem}.{os.getpid()}.{id(self)}.tmp")
+            sharing = f"-XX:ArchiveClassesAtExit={dump}"
+        command = [
+            java, f"-Xmx{heap_mb}m", "-XX:+ExitOnOutOfMemoryError",
+            "-XX:+UnlockExperimentalVMOptions", "-XX:hashCode=2", "--add-opens=java.base/java.util=ALL-UNNAMED",
+            "-XX:+UseSerialGC", "-XX:-UsePerfData", "-XX:+DisplayVMOutputToStderr",
+            "-XX:+IgnoreUnrecognizedVMOptions", sharing,  # Java 11 and 12 have no dynamic archives
+            "-cp", os.pathsep.join(jars), "py4j.GatewayServer", "--die-on-broken-pipe", "--enable-auth", "0",
+        ]
+        # The JVM's output goes to an unlinked temporary file: nothing to drain, nothing left behind,
+        # and its last lines explain a failed start or a death.
+        self._log = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=self._log, stderr=subprocess.STDOUT,
+                                      cwd=constants.BASEPATH)
+        self.pid = self._proc.pid
+        self._gateway = None
+        self._finalizer = weakref.finalize(self, _shutdown, os.getpid(), None, self._proc, self._log, dump, archive)
+        port, token = self._read_port(startup_timeout)
+        self._gateway = JavaGateway(gateway_parameters=GatewayParameters(port=port, auth_token=token))
+        self._finalizer.detach()
+        self._finalizer = weakref.finalize(self, _shutdown, os.getpid(), self._gateway, self._proc, self._log, dump,
+                                           archive)
+        try:
+            jvm = self._gateway.jvm
+            # Before the engine's first class loads, so Scala's Console captures the null stream too.
+            jvm.java.lang.System.setOut(jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream()))
+            self._server = jvm.scienceworld.runtime.pythonapi.PythonInterface()
+            self._join = jvm.java.lang.String.join
+            self._to_text = jvm.java.util.Arrays.toString
+            classes = jvm.java.lang.Class
+            self._random = classes.forName("scala.util.Random$").getField("MODULE$").get(None).self()
+            self._random_seed = classes.forName("java.util.Random").getDeclaredField("seed")
+            self._random_seed.setAccessible(True)
+        except Exception as error:
+            output = self._tail()
+            self.close()
+            raise EngineDiedError(f"the ScienceWorld engine did not start: {error}; JVM output: {output}") from error
+
+    @staticmethod
+    def check_heap(heap_mb) -> None:
+        """Raise ValueError unless ``heap_mb`` is a usable heap cap."""
+        if isinstance(heap_mb, bool) or not isinstance(heap_mb, int) or heap_mb < 64:
+            raise ValueError(f"heap_mb must be an int of at least 64 (MiB), got {heap_mb!r}")
+
+    # -- lifecycle -----------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        """Whether the JVM is running and not closed."""
+        return self._finalizer.alive and self._proc.poll() is None
+
+    def close(self) -> None:
+        """End the JVM and release its handles (idempotent)."""
+        self._finalizer()
+
+    def _read_port(self, timeout: float) -> tuple[int, str]:
+        """Wait for py4j's port and auth token lines in the JVM's output."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._log.seek(0)
+            lines = self._log.read().decode("utf-8", "replace").splitlines()
+            numbers = [i for i, line in enumerate(lines) if line.strip().isdigit()]
+            if numbers and len(lines) > numbers[0] + 1:
+                return int(lines[numbers[0]]), lines[numbers[0] + 1].strip()
+            if self._proc.poll() is not None or time.monotonic() > deadline:
+                self.close()
+                why = f"exited with code {self._proc.returncode}" if self._proc.returncode is not None \
+                    else f"did not listen within {timeout:.0f} s"
+                raise EngineDiedError(
+                    f"the ScienceWorld engine's JVM {why}; its output: {self._tail()} "
+                    "(it needs Java 11 or newer; check `java -version`)"
+                )
+            time.sleep(0.02)
+
+    def _tail(self, limit: int = 600) -> str:
+        try:
+            self._log.seek(0)
+            text = self._log.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):  # closed
+            return "(not available)"
+        return repr(text[-limit:]) if text else "(none)"
+
+    def _failed(self, what: str, error: Exception) -> EngineError:
+        """The error to raise for a failed call: a Java exception, or a dead or closed JVM."""
+        if isinstance(error, self._java_error) and self._proc.poll() is None:
+            return EngineError(f"the ScienceWorld engine failed in {what}: {error.java_exception}")
+        if not self._finalizer.alive:
+            return EngineDiedError(f"{what} on a closed ScienceWorld engine; create a new one (env.reset() does)")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._proc.wait(timeout=2)
+        code = self._proc.returncode
+        state = f"exited with code {code}" if code is not None else "stopped answering"
+        tail = self._tail()
+        hint = f" The heap cap ({self.heap_mb} MiB) was exhausted: raise heap_mb." if "OutOfMemoryError" in tail else ""
+        self.close()
+        return EngineDiedError(
+            f"the ScienceWorld engine's JVM (pid {self.pid}) {state} during {what}.{hint} "
+            f"Its last output: {tail}. Call reset() to start a fresh engine."
+        )
+
+    def _call(self, what: str, method, *args):
+        try:
+            return method(*args)
+        except self._py4j_error as error:  # the base of every py4j failure
+            raise self._failed(what, error) from error
+
+    # -- the simulator -------------------------------------------------
+    def variations(self, task: str) -> dict[str, list[int]]:
+        """ScienceWorld's own train / dev / test variation indices of ``task`` (its 50/25/25 rule)."""
+        def fetch():
+            getattr(self._server, "taskStr_$eq")(task)  # the split rule reads the task name only: no load needed
+            return {split: json.loads(self._to_text(getattr(self._server, f"getVariations{split.title()}")().toArray()))
+                    for split in ("train", "dev", "test")}
+
+        return self._call(f"the variations of {task!r}", fetch)
+
+    def load(self, task: str, variation: int, simplifications: str) -> None:
+        """Start ``task``'s ``variation`` afresh with ``simplifications`` (comma-separated, or ``"easy"``)."""
+        error = self._call(f"load({task!r}, {variation})", self._server.load, task, variation, simplifications, False)
+        if error:
+            raise EngineError(f"the engine could not load {task!r} variation {variation}: {error}")
+
+    def gold_path(self, task: str, variation: int, simplifications: str) -> list[str]:
+        """The engine's gold action sequence for a variation. It loads the variation (generating the
+        path plays it through, which can take seconds), so the engine is left at its start."""
+        what = f"generating the gold path of {task!r} variation {variation}"
+        error = self._call(what, self._server.load, task, variation, simplifications, True)
+        if error:
+            raise EngineError(f"the engine could not load {task!r} variation {variation}: {error}")
+        text = self._call(what, lambda: self._join("\n", self._server.getGoldActionSequence()))
+        return text.split("\n") if text else []
+
+    def task_description(self) -> str:
+        """The loaded task's description."""
+        return self._call("getTaskDescription", self._server.getTaskDescription)
+
+    def step(self, action: str) -> StepResult:
+        """One engine step with ``action`` (any text; the engine parses it)."""
+        server = self._server
+
+        def run():
+            observation = server.step(action)
+            return StepResult(observation, server.getScore(), server.getCompleted(), server.getNumMoves())
+
+        return self._call(f"step({action[:80]!r})", run)
+
+    def valid_actions(self) -> list[str]:
+        """The engine's valid action-object combinations for the current state, sorted (the
+        choices ``"0"``, ``"1"``, ... while it waits for an ambiguity to be resolved).
+        The engine's random generator is restored afterwards, so listing changes nothing."""
+        def fetch():
+            seed = self._random_seed.get(self._random)
+            try:
+                return self._join("\n", self._server.getValidActionObjectCombinations())
+            finally:
+                self._random.setSeed(seed ^ _JAVA_RANDOM_MULTIPLIER)
+
+        text = self._call("getValidActionObjectCombinations", fetch)
+        return text.split("\n") if text else []
+
+    def parses(self, action: str) -> bool:
+        """Whether the engine's parser reads ``action`` as exactly one action here, without
+        running it (used by the off-path expert)."""
+        def parse():
+            agent_interface = self._server.agentInterface().get()
+            agent = agent_interface.agent()
+            room = agent.getContainer().get()
+            parser = agent_interface.inputParser()
+            pending = parser.lastAmbiguousMatches()
+            result = parser.parse(action, room, agent_interface.universe(), agent, agent_interface.objMonitor(),
+                                  agent_interface.task().goalSequence(), room)
+            # An ambiguous parse leaves its own question pending: put back what was pending before.
+            getattr(parser, "lastAmbiguousMatches_$eq")(pending)
+            return bool(result._1())
+
+        return self._call(f"parsing {action[:80]!r}", parse)
+
+    def room(self) -> str:
+        """The name of the location the agent is in (e.g. ``"kitchen"``)."""
+        return self._call("the agent's location",
+                          lambda: self._server.agentInterface().get().agent().getContainer().get().name())

@@ -1,0 +1,99 @@
+"""Token batches of (prompt, action) pairs and the log-probabilities of their action tokens.
+
+Training (SFT now, step-level DPO next) and :meth:`HFPolicy.action_logprobs`
+share these, so "the log-probability of an action" means one thing everywhere:
+the sum over the answer tokens of :meth:`PromptBuilder.answer_ids` (the action
+and its end marker), given the prompt's ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .prompts import Prompt, PromptBuilder
+
+__all__ = ["IGNORE_INDEX", "Example", "answer_token_logprobs", "collate", "encode_example"]
+
+#: Label of the tokens that carry no loss (the prompt's and the padding).
+IGNORE_INDEX = -100
+
+
+@dataclass
+class Example:
+    """One tokenised (prompt, action) pair.
+
+    Attributes:
+        input_ids: Prompt ids followed by answer ids.
+        labels: ``IGNORE_INDEX`` on the prompt, the ids themselves on the answer.
+    """
+
+    input_ids: list[int]
+    labels: list[int]
+
+    @property
+    def num_answer_tokens(self) -> int:
+        return sum(label != IGNORE_INDEX for label in self.labels)
+
+
+def encode_example(builder: PromptBuilder, prompt: Prompt, action: str, max_answer_tokens: int | None = None) -> Example:
+    """The ids and labels of ``prompt`` followed by the answer that takes ``action``.
+
+    Args:
+        builder: The prompt builder that built ``prompt``.
+        prompt: A prompt with ids.
+        action: The action.
+        max_answer_tokens: Cut longer answers to this many tokens (None: keep whole).
+    """
+    answer = builder.answer_ids(prompt, action)
+    if max_answer_tokens is not None:
+        answer = answer[:max_answer_tokens]
+    return Example(prompt.input_ids + answer, [IGNORE_INDEX] * len(prompt.input_ids) + answer)
+
+
+def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` tensors.
+
+    Right padding keeps every real token at the position it had when the
+    policy acted (positions count from the first real token in both cases).
+
+    Args:
+        examples: The examples of one batch.
+        pad_id: The padding token id.
+    """
+    width = max(len(e.input_ids) for e in examples)
+    ids = torch.full((len(examples), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(examples), width), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(examples), width), dtype=torch.long)
+    for row, e in enumerate(examples):
+        n = len(e.input_ids)
+        ids[row, :n] = torch.tensor(e.input_ids)
+        labels[row, :n] = torch.tensor(e.labels)
+        mask[row, :n] = 1
+    return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def answer_token_logprobs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probabilities of the labelled tokens of a batch under ``model``.
+
+    Only the labelled positions are projected through the softmax, so a large
+    vocabulary costs memory for the answer tokens only.
+
+    Args:
+        model: A causal LM.
+        batch: From :func:`collate`, on the model's device.
+
+    Returns:
+        ``(logprobs, mask)``, both ``[batch, length - 1]``: the log-probability of
+        token ``t + 1`` given tokens ``0..t``, and 1.0 where token ``t + 1`` is an
+        answer token (0.0 elsewhere, where ``logprobs`` is 0).
+    """
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    targets = batch["labels"][:, 1:]
+    mask = targets != IGNORE_INDEX
+    picked = logits[mask].float()
+    token_logprobs = picked.gather(-1, targets[mask].unsqueeze(-1)).squeeze(-1) - picked.logsumexp(-1)
+    logprobs = torch.zeros(targets.shape, dtype=token_logprobs.dtype, device=logits.device)
+    logprobs[mask] = token_logprobs
+    return logprobs, mask.to(logprobs.dtype)

@@ -1,0 +1,103 @@
+"""Training checkpoints: written atomically, found again on resume.
+
+A checkpoint is a folder ``<output_dir>/checkpoints/step-<N>`` holding the
+model (``save_pretrained``, safetensors: the full weights, or the LoRA adapter),
+the tokenizer and ``prompt_config.json`` (so it loads as a policy by path), and
+``trainer/`` with the optimizer, scheduler and RNG states and
+``trainer_state.json``. It is written under a temporary name and renamed into
+place, so a folder named ``step-<N>`` is always complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable
+
+__all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "latest_checkpoint", "prune_checkpoints", "truncate_jsonl", "write_checkpoint"]
+
+CHECKPOINTS = "checkpoints"
+TRAINER_DIR = "trainer"
+_STEP_DIR = re.compile(r"^step-(\d+)$")
+
+
+def write_checkpoint(output_dir: str, step: int, write: Callable[[str], None]) -> str:
+    """Create ``<output_dir>/checkpoints/step-<step>`` atomically.
+
+    Args:
+        output_dir: The run's folder.
+        step: The optimizer step the checkpoint is taken after.
+        write: ``write(folder)`` saves everything into the (temporary) folder.
+
+    Returns:
+        The checkpoint folder.
+    """
+    parent = os.path.join(output_dir, CHECKPOINTS)
+    os.makedirs(parent, exist_ok=True)
+    final = os.path.join(parent, f"step-{step}")
+    tmp = tempfile.mkdtemp(prefix=f".step-{step}-", dir=parent)
+    try:
+        write(tmp)
+        if os.path.exists(final):  # a rerun of the same step: replace it whole
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _steps(output_dir: str) -> list[tuple[int, str]]:
+    parent = os.path.join(output_dir, CHECKPOINTS)
+    if not os.path.isdir(parent):
+        return []
+    found = [(int(m.group(1)), os.path.join(parent, name)) for name in os.listdir(parent) if (m := _STEP_DIR.match(name))]
+    return sorted(found)
+
+
+def latest_checkpoint(output_dir: str) -> str | None:
+    """The checkpoint folder with the highest step, or None when there is none."""
+    steps = _steps(output_dir)
+    return steps[-1][1] if steps else None
+
+
+def prune_checkpoints(output_dir: str, keep: int) -> None:
+    """Delete all but the ``keep`` latest checkpoints (and leftovers of interrupted writes)."""
+    for _, path in _steps(output_dir)[:-keep]:
+        shutil.rmtree(path, ignore_errors=True)
+    parent = os.path.join(output_dir, CHECKPOINTS)
+    for name in os.listdir(parent):
+        if name.startswith(".step-"):
+            shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+
+
+def append_jsonl(path: str, row: dict) -> None:
+    """Append one JSON line in a single write (a crash never leaves half a line)."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (json.dumps(row) + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def truncate_jsonl(path: str, keep: Callable[[dict], bool]) -> None:
+    """Rewrite a JSON Lines file with only the rows ``keep`` accepts (temp file + rename);
+    a torn last line is dropped."""
+    if not os.path.exists(path):
+        return
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if keep(row):
+                rows.append(line if line.endswith("\n") else line + "\n")
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.writelines(rows)
+    os.replace(tmp, path)

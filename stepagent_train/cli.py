@@ -1,0 +1,203 @@
+"""Command lines of the trainer.
+
+* ``stepagent-collect``: record the env oracle's trajectories (expert demos);
+* ``stepagent-sft``: supervised fine-tuning on trajectory records;
+* ``stepagent-eval``: evaluate policies on a split (table and JSON);
+* ``stepagent-train demo`` (and ``stepagent demo``): the end-to-end demo.
+
+``python -m stepagent_train.cli {collect,sft,eval,demo} ...`` runs the same;
+on several GPUs: ``accelerate launch -m stepagent_train.cli sft ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+__all__ = ["add_demo_arguments", "collect_main", "demo_main", "eval_main", "main", "run_demo_from_args", "sft_main"]
+
+_SPLITS = ("train", "dev", "test")
+
+
+def _env_kwargs(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        kwargs = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SystemExit(f"--env-kwargs must be a JSON object, e.g. '{{\"num_products\": 1000}}' ({error})") from None
+    if not isinstance(kwargs, dict):
+        raise SystemExit("--env-kwargs must be a JSON object")
+    return kwargs
+
+
+# -- collect -------------------------------------------------------------------
+def _collect_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default="StepShop-v0", help="env id (default: StepShop-v0)")
+    parser.add_argument("--split", default="train", choices=_SPLITS, help="split to play (default: train)")
+    parser.add_argument("--episodes", type=int, required=True, help="episodes to record (distinct tasks)")
+    parser.add_argument("--out", required=True, help="JSON Lines file the records are appended to")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the task order and resets (default: 0)")
+    parser.add_argument("--env-kwargs", default=None, help="further gym.make arguments as a JSON object")
+
+
+def _collect(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    import stepagent_envs  # noqa: F401
+
+    from .collect import collect_expert
+
+    env = gym.make(args.env, split=args.split, **_env_kwargs(args.env_kwargs))
+    records = collect_expert(env, args.out, args.episodes, seed=args.seed)
+    env.close()
+    won = sum(bool(r["won"]) for r in records)
+    print(f"recorded {len(records)} expert episodes of {args.env} ({args.split}) in {args.out}: "
+          f"{won} won, {sum(len(r['steps']) for r in records)} steps")
+    return 0
+
+
+# -- sft -----------------------------------------------------------------------
+def _sft_parser(parser: argparse.ArgumentParser) -> None:
+    from .sft import SFTConfig
+
+    for f in dataclasses.fields(SFTConfig):
+        flag = "--" + f.name.replace("_", "-")
+        required = f.default is dataclasses.MISSING
+        help_text = f.metadata["help"] + ("" if required else f" (default: {f.default})")
+        if f.type == "bool":
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+        else:
+            parser.add_argument(flag, type=_parse_type(f.type), required=required, default=None if required else f.default, help=help_text)
+
+
+def _parse_type(annotation: str):
+    base = annotation.replace(" | None", "")
+    convert = {"int": int, "float": float, "str": str}[base]
+    if "None" not in annotation:
+        return convert
+    return lambda text: None if text.lower() == "none" else convert(text)
+
+
+def _sft(args: argparse.Namespace) -> int:
+    from .sft import SFTConfig, train_sft
+
+    config = SFTConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SFTConfig)})
+    checkpoint = train_sft(config)
+    print(f"checkpoint: {checkpoint}")
+    return 0
+
+
+# -- eval ----------------------------------------------------------------------
+def _eval_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default="StepShop-v0", help="env id (default: StepShop-v0)")
+    parser.add_argument("--split", default="test", choices=_SPLITS, help="split (default: test)")
+    parser.add_argument("--policy", action="append", required=True,
+                        help="repeatable: expert, random, an SFT run or checkpoint folder, a model folder, "
+                             "a hub id, or an http(s)://.../v1 endpoint; NAME=SPEC names it in the table")
+    parser.add_argument("--episodes", type=int, default=None, help="first N tasks of the split (default: all)")
+    parser.add_argument("--num-envs", type=int, default=16, help="envs rolled out in parallel (default: 16)")
+    parser.add_argument("--http-model", default=None, help="served model name for HTTP endpoints")
+    parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"), help="bearer key for HTTP endpoints (default: $OPENAI_API_KEY)")
+    parser.add_argument("--max-new-tokens", type=int, default=48, help="longest answer (default: 48)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random agent (default: 0)")
+    parser.add_argument("--env-kwargs", default=None, help="further gym.make arguments as a JSON object")
+    parser.add_argument("--json", default=None, help="write the results as JSON to this file")
+    parser.add_argument("--records", default=None, help="append the LLM policies' trajectory records to this JSON Lines file")
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from stepagent_envs.evaluate import as_dicts, format_table
+
+    from .evaluate import PolicySpec, evaluate_spec
+
+    results = []
+    for text in args.policy:
+        name, sep, rest = text.partition("=")
+        name, spec = (name, rest) if sep and name.isidentifier() else (None, text)
+        spec = PolicySpec(spec, name, args.http_model, args.api_key, args.max_new_tokens)
+        results.append(evaluate_spec(spec, args.env, args.split, args.episodes, args.num_envs,
+                                     _env_kwargs(args.env_kwargs), args.seed, args.records))
+    print(format_table(results))
+    if args.json:
+        _write_json(args.json, as_dicts(results))
+    return 0
+
+
+def _write_json(path: str, data) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+# -- demo ----------------------------------------------------------------------
+def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``demo`` options (shared with ``stepagent demo``)."""
+    from .demo import DemoConfig
+
+    for f in dataclasses.fields(DemoConfig):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata["help"] + f" (default: {f.default})"
+        parser.add_argument(flag, type=_parse_type(f.type), default=f.default, help=help_text)
+
+
+def run_demo_from_args(args: argparse.Namespace) -> int:
+    """Run the demo with the options :func:`add_demo_arguments` parsed."""
+    from .demo import DemoConfig, run_demo
+
+    run_demo(DemoConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(DemoConfig)}))
+    return 0
+
+
+_COMMANDS = {
+    "collect": (_collect_parser, _collect, "record the env oracle's trajectories (expert demos)"),
+    "sft": (_sft_parser, _sft, "supervised fine-tuning on trajectory records"),
+    "eval": (_eval_parser, _eval, "evaluate policies on a split: success, score, step agreement"),
+    "demo": (add_demo_arguments, run_demo_from_args, "collect, build the offline model, SFT, evaluate, plot"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``stepagent-train {collect,sft,eval,demo} ...``"""
+    parser = argparse.ArgumentParser(prog="stepagent-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (add, run, help_text) in _COMMANDS.items():
+        add(sub.add_parser(name, help=help_text, description=help_text))
+        sub.choices[name].set_defaults(func=run)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def _single(command: str, argv: list[str] | None) -> int:
+    add, run, help_text = _COMMANDS[command]
+    parser = argparse.ArgumentParser(prog=f"stepagent-{command}", description=help_text)
+    add(parser)
+    return run(parser.parse_args(argv))
+
+
+def collect_main(argv: list[str] | None = None) -> int:
+    """``stepagent-collect``"""
+    return _single("collect", argv)
+
+
+def sft_main(argv: list[str] | None = None) -> int:
+    """``stepagent-sft``"""
+    return _single("sft", argv)
+
+
+def eval_main(argv: list[str] | None = None) -> int:
+    """``stepagent-eval``"""
+    return _single("eval", argv)
+
+
+def demo_main(argv: list[str] | None = None) -> int:
+    """``stepagent-train demo`` / ``stepagent demo``"""
+    return _single("demo", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,191 @@
+"""The end-to-end demo: expert demos, the offline model, SFT, evaluation, a plot.
+
+On StepShop-v0 (embedded catalogue) by default, with no hub access:
+
+1. record the oracle's trajectories on train tasks;
+2. build the offline default model (tokenizer trained on those trajectories);
+3. SFT on them;
+4. evaluate the SFT agent, the random agent and the expert on the first test
+   tasks, and the SFT agent's step agreement along the expert's path;
+5. print the table, write ``results.json`` and ``learning_curve.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import gymnasium as gym
+
+import stepagent_envs  # noqa: F401  (registers the env ids)
+from stepagent_envs.evaluate import ExpertAgent, RandomAgent, as_dicts, evaluate, format_table
+
+from .collect import collect_expert
+from .offline_model import OfflineModelConfig
+
+__all__ = ["DemoConfig", "plot_learning_curve", "run_demo"]
+
+
+@dataclass
+class DemoConfig:
+    """Settings of the demo; the defaults fit about 15 minutes on 2 CPU cores."""
+
+    out_dir: str = field(default="runs/demo", metadata={"help": "folder for demos, the SFT run, results and the plot (its demo files are replaced)"})
+    env: str = field(default="StepShop-v0", metadata={"help": "env id"})
+    train_episodes: int = field(default=300, metadata={"help": "expert episodes recorded on the train split"})
+    test_episodes: int | None = field(default=100, metadata={"help": "first N test tasks evaluated (None: the whole split)"})
+    max_steps: int = field(default=300, metadata={"help": "SFT optimizer steps"})
+    batch_size: int = field(default=4, metadata={"help": "SFT examples per micro-batch (micro-batches group similar lengths)"})
+    grad_accum_steps: int = field(default=4, metadata={"help": "micro-batches per SFT optimizer step (each step mixes several length groups)"})
+    sft_seconds: float | None = field(default=480.0, metadata={"help": "cap on SFT time; SFT stops early (with a checkpoint) past it, keeping the demo within ~15 min on a busy machine (None: no cap)"})
+    learning_rate: float = field(default=3e-3, metadata={"help": "SFT peak learning rate (the model starts from scratch)"})
+    max_prompt_tokens: int = field(default=384, metadata={"help": "prompt token budget"})
+    num_envs: int = field(default=16, metadata={"help": "envs rolled out in parallel in evaluation"})
+    seed: int = field(default=0, metadata={"help": "seed of the demos, the model, the data order and the random agent"})
+    torch_threads: int | None = field(default=1, metadata={"help": "torch CPU threads; the model is tiny and one thread never stalls on a busy machine (None: torch's default)"})
+
+    def __post_init__(self):
+        for name in ("train_episodes", "max_steps", "batch_size", "grad_accum_steps", "num_envs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.test_episodes is not None and self.test_episodes < 1:
+            raise ValueError(f"test_episodes must be None or >= 1, got {self.test_episodes}")
+
+
+def run_demo(config: DemoConfig | None = None, offline_config: OfflineModelConfig | None = None,
+             show_progress: bool = True) -> dict:
+    """Run the demo; returns the results (also in ``<out_dir>/results.json``).
+
+    Args:
+        config: Settings; defaults when None.
+        offline_config: Sizes of the offline model; the defaults when None.
+        show_progress: Show progress bars.
+
+    Returns:
+        ``{"results": [EvalResult as dict, ...], "inspection": {"step_agreement", "steps"},
+        "seconds": {phase: s}, "table": str, "plot": path}``.
+    """
+    # Imported here so that building the command line needs no torch.
+    import torch
+
+    from .evaluate import evaluate_policy, inspect_policy
+    from .policies import HFPolicy
+    from .sft import METRICS_FILE, SFTConfig, train_sft
+
+    config = config or DemoConfig()
+    if config.torch_threads is not None:
+        torch.set_num_threads(config.torch_threads)
+    os.makedirs(config.out_dir, exist_ok=True)
+    demos = os.path.join(config.out_dir, "demos.jsonl")
+    run_dir = os.path.join(config.out_dir, "sft")
+    for stale in (demos, run_dir):
+        if os.path.isdir(stale):
+            shutil.rmtree(stale)
+        elif os.path.exists(stale):
+            os.remove(stale)
+    seconds: dict[str, float] = {}
+
+    def phase(name: str, began: float) -> None:
+        seconds[name] = round(time.perf_counter() - began, 1)
+        print(f"[demo] {name}: {seconds[name]} s", file=sys.stderr)
+
+    began = time.perf_counter()
+    env = gym.make(config.env, split="train")
+    collect_expert(env, demos, config.train_episodes, seed=config.seed, show_progress=show_progress)
+    env.close()
+    phase("collect", began)
+
+    began = time.perf_counter()
+    sft = SFTConfig(train_file=demos, output_dir=run_dir, max_steps=config.max_steps, batch_size=config.batch_size,
+                    grad_accum_steps=config.grad_accum_steps,
+                    learning_rate=config.learning_rate, max_prompt_tokens=config.max_prompt_tokens,
+                    seed=config.seed, save_every=config.max_steps, max_seconds=config.sft_seconds)
+    checkpoint = train_sft(sft, offline_config, show_progress=show_progress)
+    phase("sft", began)
+
+    began = time.perf_counter()
+    policy = HFPolicy.from_pretrained(checkpoint, max_new_tokens=48)
+    results = [evaluate_policy(policy, config.env, "test", "sft", config.test_episodes, config.num_envs, show_progress=show_progress)]
+    phase("eval sft", began)
+    began = time.perf_counter()
+    inspection, inspected_steps = inspect_policy(policy, config.env, "test", config.test_episodes, config.num_envs,
+                                                 show_progress=show_progress)
+    phase("inspect sft", began)
+    began = time.perf_counter()
+    env = gym.make(config.env, split="test")
+    results.append(evaluate(env, RandomAgent(seed=config.seed), "random", config.test_episodes, show_progress))
+    results.append(evaluate(env, ExpertAgent(env), "expert", config.test_episodes, show_progress))
+    env.close()
+    phase("eval random and expert", began)
+
+    table = format_table(results)
+    plot = plot_learning_curve(os.path.join(run_dir, METRICS_FILE), os.path.join(config.out_dir, "learning_curve.png"), results)
+    seconds["total"] = round(sum(seconds.values()), 1)
+    inspection_line = (f"sft step agreement along the expert's path (inspection): {inspection:.3f} "
+                       f"over {inspected_steps} steps")
+    summary = {"config": asdict(config), "checkpoint": checkpoint, "results": as_dicts(results),
+               "inspection": {"step_agreement": inspection, "steps": inspected_steps},
+               "seconds": seconds, "table": table, "plot": plot}
+    tmp = os.path.join(config.out_dir, f".results.json.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=2)
+    os.replace(tmp, os.path.join(config.out_dir, "results.json"))
+    print(table)
+    print(inspection_line)
+    print(f"[demo] {seconds['total']} s in all; plot {plot}; results {os.path.join(config.out_dir, 'results.json')}", file=sys.stderr)
+    return summary
+
+
+def plot_learning_curve(metrics_file: str, out: str, results=None) -> str:
+    """Plot the SFT loss per step (and a moving average) and, when given, the agents' success and score.
+
+    Args:
+        metrics_file: An SFT run's ``metrics.jsonl``.
+        out: The PNG to write.
+        results: ``EvalResult`` s for a second panel (None: loss only).
+
+    Returns:
+        ``out``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(metrics_file, encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    steps = [r["step"] for r in rows]
+    losses = [r["loss"] for r in rows]
+    window = max(1, len(losses) // 20)
+    smooth = [sum(losses[max(0, i - window + 1) : i + 1]) / len(losses[max(0, i - window + 1) : i + 1]) for i in range(len(losses))]
+    panels = 2 if results else 1
+    fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
+    ax = axes[0][0]
+    ax.plot(steps, losses, color="tab:blue", alpha=0.3, label="loss per step")
+    ax.plot(steps, smooth, color="tab:blue", label=f"moving average ({window})")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("action-token NLL")
+    ax.set_yscale("log")
+    ax.set_title("SFT learning curve")
+    ax.legend()
+    if results:
+        ax = axes[0][1]
+        names = [r.agent for r in results]
+        xs = range(len(results))
+        for offset, key, label in ((-0.27, "success_rate", "success rate"), (0.0, "mean_score", "mean score"),
+                                   (0.27, "step_agreement", "step agreement")):
+            ax.bar([x + offset for x in xs], [getattr(r, key) for r in results], 0.27, label=label)
+        ax.set_xticks(list(xs), names)
+        ax.set_ylim(0, 1.05)
+        ax.set_title(f"test ({results[0].episodes} tasks)")
+        ax.legend()
+    fig.tight_layout()
+    tmp = out + ".tmp.png"
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out

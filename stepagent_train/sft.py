@@ -1,0 +1,352 @@
+"""Supervised fine-tuning (behaviour cloning) on trajectory records.
+
+Every step of every record becomes one example: the prompt the policy saw
+(built by :class:`~stepagent_train.prompts.PromptBuilder`) followed by the
+answer that takes the recorded action. The loss is the next-token negative
+log-likelihood of the answer tokens only; prompt tokens are masked.
+
+Batches group examples of similar length (little padding); optimizer steps
+accumulate ``grad_accum_steps`` micro-batches per process. Runs go through
+``accelerate``: ``python -m stepagent_train.cli sft ...`` on one CPU or GPU,
+``accelerate launch -m stepagent_train.cli sft ...`` on several GPUs.
+
+Interrupt and ``--resume``: checkpoints (``checkpoints/step-N``, safetensors)
+hold the model, the optimizer, scheduler and RNG states; the data order is a
+function of the seed and the epoch, so a resumed run consumes exactly the
+batches the uninterrupted run would have. ``metrics.jsonl`` gets one line per
+optimizer step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from contextlib import nullcontext
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from wrappers import read_trajectories
+
+from .batching import answer_token_logprobs, collate, encode_example
+from .checkpoint import TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, truncate_jsonl, write_checkpoint
+from .offline_model import OfflineModelConfig, build_offline_model, record_texts
+from .policies import load_model
+from .prompts import PromptBuilder, PromptConfig, examples_from_record
+
+__all__ = ["SFTConfig", "batch_schedule", "sft_loss", "train_sft"]
+
+METRICS_FILE = "metrics.jsonl"
+BASE_MODEL_DIR = "base-model"
+# Fields a resumed run must share with the run it continues (they fix the data order and the model).
+_RESUME_KEYS = ("train_file", "model", "lora", "batch_size", "grad_accum_steps", "seed", "max_prompt_tokens", "max_turns")
+
+
+@dataclass
+class SFTConfig:
+    """Settings of an SFT run."""
+
+    train_file: str = field(metadata={"help": "trajectory records (JSON Lines) to imitate, e.g. from stepagent-collect"})
+    output_dir: str = field(metadata={"help": "run folder: checkpoints/, metrics.jsonl, base-model/ (offline model)"})
+    model: str | None = field(default=None, metadata={"help": "hub id or path of the model; None builds the offline default model from train_file"})
+    lora: bool = field(default=False, metadata={"help": "train a LoRA adapter instead of all weights"})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
+    lora_dropout: float = field(default=0.0, metadata={"help": "dropout on the LoRA branch"})
+    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (AdamW); ~1e-3 from scratch, ~2e-4 LoRA, ~1e-5 full fine-tuning of a pretrained LLM"})
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
+    warmup_steps: int = field(default=10, metadata={"help": "optimizer steps of linear warmup, then cosine decay to 10% of the peak"})
+    num_epochs: float = field(default=1.0, metadata={"help": "passes over the data (ignored when max_steps is set)"})
+    max_steps: int | None = field(default=None, metadata={"help": "optimizer steps to train; None: from num_epochs"})
+    batch_size: int = field(default=8, metadata={"help": "examples per micro-batch and process"})
+    grad_accum_steps: int = field(default=1, metadata={"help": "micro-batches per optimizer step and process"})
+    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: none)"})
+    max_prompt_tokens: int = field(default=512, metadata={"help": "prompt token budget (older turns dropped first)"})
+    max_turns: int | None = field(default=None, metadata={"help": "past turns kept in prompts at most (None: as many as fit)"})
+    max_answer_tokens: int = field(default=64, metadata={"help": "answer tokens trained at most (longer answers are cut)"})
+    seed: int = field(default=0, metadata={"help": "seed of the data order, the offline model and dropout"})
+    save_every: int = field(default=50, metadata={"help": "write a checkpoint every N optimizer steps (and at the end)"})
+    save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept (oldest deleted first)"})
+    max_seconds: float | None = field(default=None, metadata={"help": "stop early, with a checkpoint, once this process has trained this many seconds (None: no limit); --resume continues"})
+    mixed_precision: str = field(default="no", metadata={"help": "accelerate mixed precision: no, bf16 or fp16 (GPU)"})
+    resume: bool = field(default=False, metadata={"help": "continue from the latest checkpoint in output_dir"})
+
+    def __post_init__(self):
+        for name in ("lora_r", "lora_alpha", "batch_size", "grad_accum_steps", "save_every", "save_total_limit", "max_answer_tokens"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if self.max_steps is not None and (not isinstance(self.max_steps, int) or self.max_steps < 1):
+            raise ValueError(f"max_steps must be None or an int >= 1, got {self.max_steps!r}")
+        if not self.num_epochs > 0:
+            raise ValueError(f"num_epochs must be > 0, got {self.num_epochs!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}; try 2e-4")
+        if self.warmup_steps < 0 or self.weight_decay < 0 or self.max_grad_norm < 0 or not 0 <= self.lora_dropout < 1:
+            raise ValueError(
+                f"need warmup_steps >= 0, weight_decay >= 0, max_grad_norm >= 0 and 0 <= lora_dropout < 1; got "
+                f"{self.warmup_steps}, {self.weight_decay}, {self.max_grad_norm}, {self.lora_dropout}"
+            )
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ValueError(f"max_seconds must be None or > 0, got {self.max_seconds!r}")
+        if self.mixed_precision not in ("no", "bf16", "fp16"):
+            raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
+        PromptConfig(max_prompt_tokens=self.max_prompt_tokens, max_turns=self.max_turns)  # validates both
+        if not os.path.isfile(self.train_file):
+            raise ValueError(f"train_file {self.train_file!r} does not exist; record demos with stepagent-collect first")
+
+    def prompt_config(self) -> PromptConfig:
+        return PromptConfig(max_prompt_tokens=self.max_prompt_tokens, max_turns=self.max_turns)
+
+
+def sft_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], num_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The summed negative log-likelihood of the batch's answer tokens, divided by ``num_tokens``.
+
+    Prompt and padding tokens have label ``IGNORE_INDEX`` and carry no loss.
+    Dividing the micro-batch's sum by the answer tokens of the whole optimizer
+    step (every micro-batch of every process) makes the accumulated gradient the
+    token mean over the step, however tokens fall across micro-batches.
+
+    Args:
+        model: The causal LM.
+        batch: From :func:`~stepagent_train.batching.collate`.
+        num_tokens: Answer tokens in the whole optimizer step.
+
+    Returns:
+        ``(loss, nll_sum)``: the loss to back-propagate and the detached summed NLL.
+    """
+    logprobs, mask = answer_token_logprobs(model, batch)
+    nll = -(logprobs * mask).sum()
+    return nll / num_tokens, nll.detach()
+
+
+def batch_schedule(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """The micro-batches (lists of example indices) of one epoch; a function of its arguments only.
+
+    Examples are shuffled, cut into pools of 50 batches, sorted by length
+    within a pool (so a batch holds similar lengths: little padding), batched,
+    and the batches shuffled.
+
+    Args:
+        lengths: Token length of each example.
+        batch_size: Examples per micro-batch.
+        seed: The run's seed.
+        epoch: The epoch number (from 0).
+    """
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths))
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool].tolist(), key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _lr_lambda(warmup: int, total: int):
+    def scale(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return scale
+
+
+def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = None, show_progress: bool = True) -> str:
+    """Run SFT as ``config`` says; returns the last checkpoint folder (loadable as a policy).
+
+    Args:
+        config: The run's settings.
+        offline_config: Sizes of the offline default model, built when ``config.model`` is None.
+        show_progress: Show a progress bar over optimizer steps.
+    """
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(mixed_precision=config.mixed_precision)
+    os.makedirs(config.output_dir, exist_ok=True)
+    records = read_trajectories(config.train_file)
+    if not records:
+        raise ValueError(f"train_file {config.train_file!r} holds no records")
+
+    resume_from = latest_checkpoint(config.output_dir) if config.resume else None
+    if config.resume and resume_from is None and accelerator.is_main_process:
+        print(f"--resume: no checkpoint in {config.output_dir} yet; starting from scratch")
+    if resume_from is not None:
+        state = _check_resume(resume_from, config)
+        model, tokenizer, _ = load_model(resume_from, trainable=True)
+    else:
+        state = {"step": 0}
+        base = config.model or _offline_base(config, records, offline_config, accelerator)
+        model, tokenizer, _ = load_model(base)
+        if config.lora:
+            from peft import LoraConfig, get_peft_model
+
+            lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                              target_modules="all-linear", task_type="CAUSAL_LM")
+            model = get_peft_model(model, lora)
+    model.train()
+
+    builder = PromptBuilder(tokenizer, config.prompt_config())
+    examples = [
+        encode_example(builder, p, a, config.max_answer_tokens)
+        for r in tqdm(records, desc="prompts", disable=not (show_progress and accelerator.is_main_process), leave=False)
+        for p, a in examples_from_record(builder, r)
+    ]
+    lengths = [len(e.input_ids) for e in examples]
+    world, rank = accelerator.num_processes, accelerator.process_index
+    per_epoch = len(batch_schedule(lengths, config.batch_size, config.seed, 0))
+    per_step = config.grad_accum_steps * world
+    total_steps = config.max_steps or max(1, math.ceil(config.num_epochs * per_epoch / per_step))
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+    # Not prepared by accelerate, which would step it once per process.
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.warmup_steps, total_steps))
+    model, optimizer = accelerator.prepare(model, optimizer)
+    if resume_from is not None:
+        trainer = os.path.join(resume_from, TRAINER_DIR)
+        optimizer.load_state_dict(torch.load(os.path.join(trainer, "optimizer.pt"), map_location="cpu", weights_only=True))
+        scheduler.load_state_dict(torch.load(os.path.join(trainer, "scheduler.pt"), weights_only=True))
+        rng_file = os.path.join(trainer, f"rng_{rank}.pt")
+        if os.path.exists(rng_file):
+            rng = torch.load(rng_file, weights_only=True)
+            torch.set_rng_state(rng["cpu"])
+            if "cuda" in rng and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(rng["cuda"])
+
+    metrics_path = os.path.join(config.output_dir, METRICS_FILE)
+    start = state["step"]
+    writer = None
+    if accelerator.is_main_process:
+        # Steps after the checkpoint were lost with the interrupted run; they are redone.
+        truncate_jsonl(metrics_path, lambda row: row.get("step", 0) <= start)
+        writer = _tensorboard(config.output_dir)
+
+    schedules: dict[int, list[list[int]]] = {}
+
+    def micro_batch(index: int) -> list[int]:
+        epoch, position = divmod(index, per_epoch)
+        if epoch not in schedules:
+            schedules.clear()
+            schedules[epoch] = batch_schedule(lengths, config.batch_size, config.seed, epoch)
+        return schedules[epoch][position]
+
+    pad = tokenizer.pad_token_id
+    bar = tqdm(total=total_steps, initial=start, desc="sft", disable=not (show_progress and accelerator.is_main_process))
+    began = time.perf_counter()
+    for step in range(start, total_steps):
+        first = step * per_step
+        step_batches = [micro_batch(first + j) for j in range(per_step)]
+        num_tokens = sum(examples[i].num_answer_tokens for b in step_batches for i in b)
+        mine = step_batches[rank::world]
+        nll_total = torch.zeros((), device=accelerator.device)
+        for j, indices in enumerate(mine):
+            batch = {k: v.to(accelerator.device) for k, v in collate([examples[i] for i in indices], pad).items()}
+            last = j == len(mine) - 1
+            with accelerator.no_sync(model) if not last else nullcontext():
+                # DDP averages gradients over processes; scaling by world keeps the step's token mean.
+                loss, nll = sft_loss(model, batch, num_tokens)
+                accelerator.backward(loss * world)
+            nll_total += nll
+        grad_norm = accelerator.clip_grad_norm_(params, config.max_grad_norm) if config.max_grad_norm > 0 else None
+        lr = scheduler.get_last_lr()[0]  # the rate this step is taken with
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        nll_total = accelerator.reduce(nll_total, reduction="sum")
+        done = step + 1
+        if accelerator.is_main_process:
+            row = {
+                "step": done,
+                "epoch": round(done * per_step / per_epoch, 4),
+                "loss": float(nll_total) / num_tokens,
+                "lr": lr,
+                "answer_tokens": num_tokens,
+                "grad_norm": None if grad_norm is None else float(grad_norm),
+                "seconds": round(time.perf_counter() - began, 3),
+            }
+            append_jsonl(metrics_path, row)
+            if writer is not None:
+                for key in ("loss", "lr", "grad_norm"):
+                    if row[key] is not None:
+                        writer.add_scalar(f"train/{key}", row[key], done)
+            bar.set_postfix(loss=f"{row['loss']:.3f}")
+        bar.update()
+        out_of_time = config.max_seconds is not None and _any(accelerator, time.perf_counter() - began >= config.max_seconds)
+        if done % config.save_every == 0 or done == total_steps or out_of_time:
+            _save(accelerator, model, tokenizer, builder.config, optimizer, scheduler, config, done)
+        if out_of_time:
+            if accelerator.is_main_process:
+                print(f"sft: stopped after step {done} of {total_steps}: max_seconds={config.max_seconds} reached "
+                      "(--resume continues)", file=sys.stderr)
+            break
+    bar.close()
+    if writer is not None:
+        writer.close()
+    accelerator.wait_for_everyone()
+    return latest_checkpoint(config.output_dir)
+
+
+def _any(accelerator, flag: bool) -> bool:
+    """Whether ``flag`` is true on any process (so all processes stop at the same step)."""
+    return bool(accelerator.reduce(torch.tensor(float(flag), device=accelerator.device), reduction="sum") > 0)
+
+
+def _offline_base(config: SFTConfig, records: list[dict], offline_config: OfflineModelConfig | None, accelerator) -> str:
+    """The offline default model of this run, built from the training records on first use."""
+    base = os.path.join(config.output_dir, BASE_MODEL_DIR)
+    if accelerator.is_main_process and not os.path.isdir(base):
+        build_offline_model(record_texts(records, PromptConfig().system), base, offline_config)
+    accelerator.wait_for_everyone()
+    return os.path.abspath(base)
+
+
+def _check_resume(checkpoint: str, config: SFTConfig) -> dict:
+    with open(os.path.join(checkpoint, TRAINER_DIR, "trainer_state.json"), encoding="utf-8") as f:
+        state = json.load(f)
+    for key in _RESUME_KEYS:
+        if state["config"][key] != getattr(config, key):
+            raise ValueError(
+                f"--resume: {key} is {getattr(config, key)!r} but the run in {config.output_dir} used "
+                f"{state['config'][key]!r}; resume with the same {key}, or pick a new output_dir"
+            )
+    return state
+
+
+def _save(accelerator, model, tokenizer, prompt_config, optimizer, scheduler, config: SFTConfig, step: int) -> None:
+    rank = accelerator.process_index
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        def write(folder: str) -> None:
+            accelerator.unwrap_model(model).save_pretrained(folder, safe_serialization=True)
+            tokenizer.save_pretrained(folder)
+            prompt_config.save(folder)
+            trainer = os.path.join(folder, TRAINER_DIR)
+            os.makedirs(trainer)
+            torch.save(optimizer.state_dict(), os.path.join(trainer, "optimizer.pt"))
+            torch.save(scheduler.state_dict(), os.path.join(trainer, "scheduler.pt"))
+            rng = {"cpu": torch.get_rng_state()}
+            if torch.cuda.is_available():
+                rng["cuda"] = torch.cuda.get_rng_state_all()
+            torch.save(rng, os.path.join(trainer, f"rng_{rank}.pt"))
+            with open(os.path.join(trainer, "trainer_state.json"), "w", encoding="utf-8") as f:
+                json.dump({"step": step, "config": asdict(config)}, f, indent=2)
+
+        write_checkpoint(config.output_dir, step, write)
+        prune_checkpoints(config.output_dir, config.save_total_limit)
+    accelerator.wait_for_everyone()
+
+
+def _tensorboard(output_dir: str):
+    """A TensorBoard writer under ``<output_dir>/tensorboard`` when TensorBoard is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(os.path.join(output_dir, "tensorboard"))

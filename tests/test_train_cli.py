@@ -1,0 +1,89 @@
+"""The trainer's command lines and the demo run end to end (tiny budgets, tiny models, no hub)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+pytest.importorskip("accelerate")
+
+from stepagent_train.cli import collect_main, eval_main, main, sft_main  # noqa: E402
+from stepagent_train.demo import DemoConfig, run_demo  # noqa: E402
+from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts  # noqa: E402
+from wrappers import read_trajectories  # noqa: E402
+
+torch.set_num_threads(1)
+TINY = OfflineModelConfig(vocab_size=400, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory):
+    out = tmp_path_factory.mktemp("collect") / "demos.jsonl"
+    assert collect_main(["--env", "StepShop-v0", "--split", "train", "--episodes", "3", "--out", str(out), "--seed", "5"]) == 0
+    return str(out)
+
+
+def test_collect_cli(demos, capsys, tmp_path):
+    records = read_trajectories(demos)
+    assert len(records) == 3 and all(r["won"] and r["env_id"] == "StepShop-v0" for r in records)
+    assert all(s["expert_action"] == s["action"] for r in records for s in r["steps"])
+    again = tmp_path / "again.jsonl"
+    main(["collect", "--episodes", "3", "--out", str(again), "--seed", "5"])
+    assert again.read_bytes() == open(demos, "rb").read()
+    assert "recorded 3 expert episodes" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        collect_main(["--episodes", "3"])  # --out is required
+
+
+def test_sft_then_eval_cli(demos, tmp_path, capsys):
+    model = build_offline_model(record_texts(read_trajectories(demos)), tmp_path / "model", TINY)
+    run = tmp_path / "run"
+    assert sft_main(["--train-file", demos, "--output-dir", str(run), "--model", model, "--max-steps", "2",
+                     "--batch-size", "4", "--max-prompt-tokens", "256", "--save-every", "1", "--learning-rate", "1e-3",
+                     "--max-turns", "none"]) == 0
+    assert "checkpoint:" in capsys.readouterr().out
+    rows = [json.loads(line) for line in open(run / "metrics.jsonl")]
+    assert [r["step"] for r in rows] == [1, 2]
+    out = tmp_path / "results.json"
+    assert eval_main(["--env", "StepShop-v0", "--split", "test", "--episodes", "2", "--num-envs", "2",
+                      "--max-new-tokens", "4", "--policy", "expert", "--policy", "random",
+                      "--policy", f"mine={run}", "--json", str(out), "--records", str(tmp_path / "rec.jsonl")]) == 0
+    table = capsys.readouterr().out
+    assert "expert" in table and "random" in table and "mine" in table and "step agree" in table
+    results = {r["agent"]: r for r in json.loads(out.read_text())}
+    assert results["expert"]["success_rate"] == 1.0 and results["expert"]["step_agreement"] == 1.0
+    assert results["mine"]["episodes"] == 2 and 0.0 <= results["mine"]["mean_score"] <= 1.0
+    assert len(read_trajectories(tmp_path / "rec.jsonl")) == 2
+
+
+def test_sft_cli_rejects_bad_values(demos, tmp_path):
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+        sft_main(["--train-file", demos, "--output-dir", str(tmp_path), "--batch-size", "0"])
+    with pytest.raises(SystemExit):
+        sft_main(["--output-dir", str(tmp_path)])  # --train-file is required
+
+
+def test_eval_cli_http_needs_a_model_name():
+    with pytest.raises(ValueError, match="--http-model"):
+        eval_main(["--policy", "http://127.0.0.1:9/v1", "--episodes", "1"])
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    summary = run_demo(DemoConfig(out_dir=str(tmp_path / "demo"), train_episodes=3, test_episodes=2, max_steps=2,
+                                  batch_size=4, max_prompt_tokens=256, num_envs=2), offline_config=TINY, show_progress=False)
+    names = [r["agent"] for r in summary["results"]]
+    assert names == ["sft", "random", "expert"]
+    assert summary["results"][2]["success_rate"] == 1.0
+    assert summary["inspection"]["steps"] > 0 and 0.0 <= summary["inspection"]["step_agreement"] <= 1.0
+    assert os.path.getsize(summary["plot"]) > 1000 and open(summary["plot"], "rb").read(4) == b"\x89PNG"
+    saved = json.loads((tmp_path / "demo" / "results.json").read_text())
+    assert saved["results"] == summary["results"] and set(saved["seconds"]) >= {"collect", "sft", "total"}
+
+
+def test_module_entry_point_help():
+    done = subprocess.run([sys.executable, "-m", "stepagent_train.cli", "demo", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "--train-episodes" in done.stdout and "--max-steps" in done.stdout
