@@ -1,6 +1,7 @@
 """Test settings: offline hub, a private cache, and the real-data samples when present."""
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,7 +27,13 @@ def pytest_configure(config):
     # A fresh cache per session, so a stale generated catalogue or index can never pass a test;
     # STEPAGENT_TEST_REUSE_CACHE=1 keeps the user's cache (faster local reruns).
     if os.environ.get("STEPAGENT_TEST_REUSE_CACHE") != "1":
-        os.environ["STEPAGENT_CACHE"] = tempfile.mkdtemp(prefix="stepagent-test-cache-")
+        config._stepagent_cache = os.environ["STEPAGENT_CACHE"] = tempfile.mkdtemp(prefix="stepagent-test-cache-")
+
+
+def pytest_unconfigure(config):
+    cache = getattr(config, "_stepagent_cache", None)
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 def shared_data() -> Path | None:

@@ -2,6 +2,7 @@
 invalid actions, oracle), two envs from one seed, vector envs."""
 
 import pickle
+import shutil
 
 import gymnasium as gym
 import pytest
@@ -24,6 +25,8 @@ def _optional_package(request):
     env_id = request.node.callspec.params.get("env_id") if hasattr(request.node, "callspec") else None
     if env_id in REQUIRES:
         pytest.importorskip(REQUIRES[env_id], reason=f"{env_id} needs the optional package {REQUIRES[env_id]!r}")
+    if env_id == "StepSciWorld-v0" and shutil.which("java") is None:
+        pytest.skip("StepSciWorld-v0 needs Java 11 or newer on PATH for the ScienceWorld engine")
 
 
 @pytest.mark.parametrize("env_id", stepagent_envs.ENV_IDS)
