@@ -3,8 +3,9 @@
 A prompt is the task instruction, then the last turns of (observation, action)
 that fit a token budget, then the current observation. Older turns are dropped
 first; the instruction never is. When even the instruction and the current
-observation alone are over budget, the observation's tail is cut (its head is
-kept, ending in ``...``).
+observation alone are over budget, the middle of the observation is cut (its
+head and tail are kept, joined by `` ... ``): pages tend to put what is on
+them at the top and the latest change of state at the bottom.
 
 Two renderings, picked by :attr:`PromptConfig.chat_template`:
 
@@ -54,7 +55,7 @@ Turn = tuple[str, str]
 
 # Characters per token when no tokenizer is given (an HTTP endpoint without a local tokenizer).
 _CHARS_PER_TOKEN = 4
-_CUT = " ..."
+_CUT = " ... "
 
 
 @dataclass
@@ -174,12 +175,13 @@ class PromptBuilder:
                 hi = mid - 1
         if best is not None:
             return best
-        # Nothing but the observation can give way: keep the longest head of it that fits.
+        # Nothing but the observation can give way: keep as much of its head and tail as fits.
         lo, hi = 0, len(observation)
         best = None
         while lo <= hi:
             mid = (lo + hi) // 2
-            prompt = self._render(task, [], observation[:mid] + _CUT)
+            head = (mid + 1) // 2
+            prompt = self._render(task, [], observation[:head] + _CUT + observation[len(observation) - (mid - head) :])
             if len(prompt) <= budget:
                 best, lo = prompt, mid + 1
             else:

@@ -69,13 +69,16 @@ def test_max_turns_caps_history(tokenizer):
     assert PromptBuilder(tokenizer, PromptConfig(max_turns=0)).build("t", turns(5), "o").history == []
 
 
-def test_long_observation_is_cut_but_the_instruction_never(tokenizer):
+def test_long_observation_loses_its_middle_but_the_instruction_never(tokenizer):
     builder = PromptBuilder(tokenizer, PromptConfig(max_prompt_tokens=64, system="S"))
-    observation = "alpha beta gamma " * 200
+    observation = "HEAD " + "alpha beta gamma " * 200 + "TAIL"
     prompt = builder.build("find red shoes", turns(3), observation)
-    assert len(prompt.input_ids) <= 64 and prompt.history == []
-    assert prompt.observation.endswith(" ...") and observation.startswith(prompt.observation[:-4])
-    assert len(prompt.observation) > 20  # as much of the head as fits, not nothing
+    assert len(prompt.input_ids) <= 64 and prompt.history == [] and "Task: find red shoes" in prompt.text
+    head, tail = prompt.observation.split(" ... ")
+    assert observation.startswith(head) and observation.endswith(tail)
+    assert head.startswith("HEAD ") and tail.endswith("TAIL") and len(head) >= len(tail)
+    longer = builder._render("find red shoes", [], observation[: len(head) + 1] + " ... " + tail)
+    assert len(longer.input_ids) > 64 or len(longer.input_ids) == len(prompt.input_ids)  # as much as fits
     with pytest.raises(ValueError, match="the task alone"):
         builder.build("word " * 200, [], "obs")
 

@@ -70,7 +70,7 @@ def test_training_prompts_are_byte_for_byte_the_rollout_prompts(envs, tmp_path):
     builder = PromptBuilder(AutoTokenizer.from_pretrained(path), PromptConfig(max_prompt_tokens=200))
     fn = ExpertByTask(envs, wrong_every=2)
     records = rollout(CallablePolicy(fn, builder, batched=True), envs, episode_specs(envs[0], 5, seed=1), show_progress=False)
-    assert any(p.observation.endswith(" ...") for p in fn.prompts)  # the budget cut some observations
+    assert any(" ... " in p.observation for p in fn.prompts)  # the budget cut some observations
     rebuilt = [p for r in records for p, _ in examples_from_record(builder, r)]
     assert len(rebuilt) == len(fn.prompts)
     given = sorted((p.text, tuple(p.input_ids)) for p in fn.prompts)
