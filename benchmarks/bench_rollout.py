@@ -21,7 +21,7 @@ import torch
 
 import stepagent_envs  # noqa: F401
 from stepagent_train.collect import collect_expert
-from stepagent_train.evaluate import load_policy, PolicySpec
+from stepagent_train.evaluate import PolicySpec, load_policy
 from stepagent_train.offline_model import build_offline_model, record_texts
 from stepagent_train.prompts import PromptConfig
 from stepagent_train.rollout import rollout

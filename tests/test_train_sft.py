@@ -161,3 +161,22 @@ def test_offline_model_is_built_when_no_model_is_given(demos, tmp_path):
 def test_config_validation_names_field_and_value(demos, tmp_path, field, value, message):
     with pytest.raises(ValueError, match=message):
         config(demos, tmp_path, **{field: value})
+
+
+@pytest.mark.slow
+def test_sft_agent_replays_its_demonstrations(tmp_path):
+    """End to end: a model that memorises two demonstrations solves those tasks in a
+    rollout, which holds only if training saw exactly the prompts the policy acts on."""
+    from stepagent_train.evaluate import result_from_records
+    from stepagent_train.rollout import rollout
+
+    demos = tmp_path / "demos.jsonl"
+    records = collect_expert(gym.make("StepShop-v0", split="train"), demos, 2, seed=0, show_progress=False)
+    run = SFTConfig(train_file=str(demos), output_dir=str(tmp_path / "run"), max_steps=200, batch_size=64,
+                    learning_rate=1e-2, warmup_steps=5, max_prompt_tokens=512, save_every=200)
+    small = OfflineModelConfig(vocab_size=2000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
+    policy = HFPolicy.from_pretrained(train_sft(run, small, show_progress=False), device="cpu", max_new_tokens=64)
+    specs = [{"seed": None, "options": {"task_id": r["task_id"]}} for r in records]
+    replay = rollout(policy, [gym.make("StepShop-v0", split="train") for _ in specs], specs, show_progress=False)
+    assert [[s["action"] for s in r["steps"]] for r in replay] == [[s["action"] for s in r["steps"]] for r in records]
+    assert result_from_records(replay, "sft").success_rate == 1.0
