@@ -9,9 +9,9 @@ import pytest
 from stepagent_envs.cli import main
 
 
-def test_demo_prints_the_random_and_expert_table(tmp_path, capsys):
+def test_baselines_prints_the_random_and_expert_table(tmp_path, capsys):
     out = tmp_path / "results.json"
-    assert main(["demo", "--episodes", "5", "--json", str(out)]) == 0
+    assert main(["baselines", "--episodes", "5", "--json", str(out)]) == 0
     table = capsys.readouterr().out
     assert "random" in table and "expert" in table and "step agree" in table
     results = {r["agent"]: r for r in json.loads(out.read_text())}
@@ -19,13 +19,14 @@ def test_demo_prints_the_random_and_expert_table(tmp_path, capsys):
     assert results["random"]["episodes"] == 5 and results["random"]["success_rate"] < 1.0
 
 
-def test_demo_rejects_bad_arguments():
+def test_baselines_rejects_bad_arguments():
     with pytest.raises(SystemExit):
-        main(["demo", "--split", "tets"])
+        main(["baselines", "--split", "tets"])
     with pytest.raises(ValueError, match="episodes must be >= 1, got 0"):
-        main(["demo", "--episodes", "0"])
+        main(["baselines", "--episodes", "0"])
 
 
 def test_console_script_is_installed():
-    done = subprocess.run([sys.executable, "-m", "stepagent_envs.cli", "demo", "--help"], capture_output=True, text=True)
-    assert done.returncode == 0 and "--episodes" in done.stdout
+    for command, flag in (("baselines", "--episodes"), ("demo", "--train-episodes")):
+        done = subprocess.run([sys.executable, "-m", "stepagent_envs.cli", command, "--help"], capture_output=True, text=True)
+        assert done.returncode == 0 and flag in done.stdout, done.stderr

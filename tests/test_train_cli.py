@@ -87,3 +87,15 @@ def test_demo_runs_end_to_end(tmp_path):
 def test_module_entry_point_help():
     done = subprocess.run([sys.executable, "-m", "stepagent_train.cli", "demo", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--train-episodes" in done.stdout and "--max-steps" in done.stdout
+
+
+def test_stepagent_demo_command_runs_the_trainer_demo(tmp_path, capsys):
+    from stepagent_envs.cli import main as stepagent_main
+
+    out = tmp_path / "demo"
+    assert stepagent_main(["demo", "--out-dir", str(out), "--train-episodes", "3", "--test-episodes", "2",
+                           "--max-steps", "2", "--num-envs", "2", "--max-prompt-tokens", "256"]) == 0
+    assert "sft" in capsys.readouterr().out
+    saved = json.loads((out / "results.json").read_text())
+    assert [r["agent"] for r in saved["results"]] == ["sft", "random", "expert"]
+    assert (out / "learning_curve.png").exists()
