@@ -240,6 +240,20 @@ class PromptBuilder:
         if not self.chat:
             ids = self.tokenizer(" " + action, add_special_tokens=False)["input_ids"]
             return list(ids) + [self.tokenizer.eos_token_id]
+        return list(self.tokenizer(self.answer_text(prompt, action), add_special_tokens=False)["input_ids"])
+
+    def answer_text(self, prompt: Prompt, action: str) -> str:
+        """The text of the answer :meth:`answer_ids` tokenises: ``" <action>"`` and the EOS token
+        in the plain format, what the chat template writes after the prompt for ``"Action: <action>"``
+        (end-of-turn marker included) in the chat format.
+
+        Raises:
+            ValueError: As :meth:`answer_ids`.
+        """
+        if self.tokenizer is None:
+            raise ValueError("answer_text needs a tokenizer; build the PromptBuilder with one")
+        if not self.chat:
+            return " " + action + self.tokenizer.eos_token
         answer = {"role": "assistant", "content": f"Action: {action}"}
         full = self._template(prompt.messages + [answer], add_generation_prompt=False)
         if not full.startswith(prompt.text):
@@ -248,7 +262,7 @@ class PromptBuilder:
                 "without it (it rewrites earlier turns), so answer tokens cannot be told apart; "
                 "use PromptConfig(chat_template=False)"
             )
-        return list(self.tokenizer(full[len(prompt.text) :], add_special_tokens=False)["input_ids"])
+        return full[len(prompt.text) :]
 
     def parse(self, text: str) -> str:
         """The action in the model's answer ``text`` (the wrappers' ``react`` parser).
