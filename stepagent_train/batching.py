@@ -89,11 +89,25 @@ def answer_token_logprobs(model: torch.nn.Module, batch: dict[str, torch.Tensor]
         token ``t + 1`` given tokens ``0..t``, and 1.0 where token ``t + 1`` is an
         answer token (0.0 elsewhere, where ``logprobs`` is 0).
     """
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
     targets = batch["labels"][:, 1:]
     mask = targets != IGNORE_INDEX
-    picked = logits[mask].float()
-    token_logprobs = picked.gather(-1, targets[mask].unsqueeze(-1)).squeeze(-1) - picked.logsumexp(-1)
+    # Project only the positions some row has an answer token at: the vocabulary
+    # projection of a long prompt is a large share of a small model's compute.
+    keep = mask.any(0).nonzero().squeeze(-1)
+    logits = _logits(model, batch, keep)
+    kept_targets, kept_mask = targets[:, keep], mask[:, keep]
+    picked = logits[kept_mask].float()
+    token_logprobs = picked.gather(-1, kept_targets[kept_mask].unsqueeze(-1)).squeeze(-1) - picked.logsumexp(-1)
+    kept = torch.zeros(kept_mask.shape, dtype=token_logprobs.dtype, device=logits.device)
+    kept[kept_mask] = token_logprobs
     logprobs = torch.zeros(targets.shape, dtype=token_logprobs.dtype, device=logits.device)
-    logprobs[mask] = token_logprobs
+    logprobs[:, keep] = kept
     return logprobs, mask.to(logprobs.dtype)
+
+
+def _logits(model: torch.nn.Module, batch: dict[str, torch.Tensor], keep: torch.Tensor) -> torch.Tensor:
+    """The logits at positions ``keep`` (``[batch, len(keep), vocab]``)."""
+    try:
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], logits_to_keep=keep).logits
+    except TypeError:  # a model without ``logits_to_keep`` (custom code): project every position
+        return model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, keep]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 __all__ = ["OfflineModelConfig", "build_offline_model", "record_texts"]
 
+_PIECES = r"[A-Za-z0-9]+|\s+|[^\sA-Za-z0-9]+"
 _SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"}
 
 
@@ -96,7 +97,7 @@ def build_offline_model(texts: Iterable[str], out_dir: str | os.PathLike, config
     # an option) is then the same tokens inside an observation and inside an
     # action such as click[name], so a small model learns to copy it by attention.
     bpe.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(r"[A-Za-z0-9]+|\s+|[^\sA-Za-z0-9]+"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(_PIECES), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
     ])
     bpe.decoder = decoders.ByteLevel()

@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from wrappers import read_trajectories
 
-from .batching import answer_token_logprobs, collate, encode_example
+from .batching import IGNORE_INDEX, answer_token_logprobs, collate, encode_example
 from .checkpoint import TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, truncate_jsonl, write_checkpoint
 from .offline_model import OfflineModelConfig, build_offline_model, record_texts
 from .policies import load_model
@@ -69,6 +69,7 @@ class SFTConfig:
     max_prompt_tokens: int = field(default=512, metadata={"help": "prompt token budget (older turns dropped first)"})
     max_turns: int | None = field(default=None, metadata={"help": "past turns kept in prompts at most (None: as many as fit)"})
     max_answer_tokens: int = field(default=64, metadata={"help": "answer tokens trained at most (longer answers are cut)"})
+    prompt_loss_weight: float = field(default=0.0, metadata={"help": "weight of an extra next-token loss on the prompt tokens (0: action tokens only); ~0.3 helps a from-scratch model learn to copy from observations"})
     seed: int = field(default=0, metadata={"help": "seed of the data order, the offline model and dropout"})
     save_every: int = field(default=50, metadata={"help": "write a checkpoint every N optimizer steps (and at the end)"})
     save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept (oldest deleted first)"})
@@ -92,6 +93,8 @@ class SFTConfig:
                 f"need warmup_steps >= 0, weight_decay >= 0, max_grad_norm >= 0 and 0 <= lora_dropout < 1; got "
                 f"{self.warmup_steps}, {self.weight_decay}, {self.max_grad_norm}, {self.lora_dropout}"
             )
+        if not self.prompt_loss_weight >= 0:
+            raise ValueError(f"prompt_loss_weight must be >= 0, got {self.prompt_loss_weight!r}; 0 trains on action tokens only")
         if self.max_seconds is not None and not self.max_seconds > 0:
             raise ValueError(f"max_seconds must be None or > 0, got {self.max_seconds!r}")
         if self.mixed_precision not in ("no", "bf16", "fp16"):
@@ -104,25 +107,39 @@ class SFTConfig:
         return PromptConfig(max_prompt_tokens=self.max_prompt_tokens, max_turns=self.max_turns)
 
 
-def sft_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], num_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+def sft_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], num_tokens: int,
+             prompt_loss_weight: float = 0.0, num_prompt_tokens: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """The summed negative log-likelihood of the batch's answer tokens, divided by ``num_tokens``.
 
-    Prompt and padding tokens have label ``IGNORE_INDEX`` and carry no loss.
-    Dividing the micro-batch's sum by the answer tokens of the whole optimizer
-    step (every micro-batch of every process) makes the accumulated gradient the
+    Prompt and padding tokens have label ``IGNORE_INDEX`` and carry no loss,
+    unless ``prompt_loss_weight`` > 0: the prompt tokens' mean NLL over the step
+    is then added with that weight (a from-scratch model learns to read, and to
+    copy names out of, observations much sooner when it also predicts them).
+    Dividing the micro-batch's sum by the tokens of the whole optimizer step
+    (every micro-batch of every process) makes the accumulated gradient the
     token mean over the step, however tokens fall across micro-batches.
 
     Args:
         model: The causal LM.
         batch: From :func:`~stepagent_train.batching.collate`.
         num_tokens: Answer tokens in the whole optimizer step.
+        prompt_loss_weight: Weight of the prompt tokens' NLL (0: answer tokens only).
+        num_prompt_tokens: Prompt tokens (after the first of each example) in the whole optimizer step.
 
     Returns:
-        ``(loss, nll_sum)``: the loss to back-propagate and the detached summed NLL.
+        ``(loss, nll_sum)``: the loss to back-propagate and the detached summed NLL of the answer tokens.
     """
-    logprobs, mask = answer_token_logprobs(model, batch)
-    nll = -(logprobs * mask).sum()
-    return nll / num_tokens, nll.detach()
+    if not prompt_loss_weight:
+        logprobs, mask = answer_token_logprobs(model, batch)
+        nll = -(logprobs * mask).sum()
+        return nll / num_tokens, nll.detach()
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1].float()
+    token_nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), batch["input_ids"][:, 1:], reduction="none")
+    answer = batch["labels"][:, 1:] != IGNORE_INDEX
+    prompt = batch["attention_mask"][:, 1:].bool() & ~answer
+    nll = token_nll[answer].sum()
+    loss = nll / num_tokens + prompt_loss_weight * token_nll[prompt].sum() / max(num_prompt_tokens, 1)
+    return loss, nll.detach()
 
 
 def batch_schedule(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
@@ -244,6 +261,7 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
         first = step * per_step
         step_batches = [micro_batch(first + j) for j in range(per_step)]
         num_tokens = sum(examples[i].num_answer_tokens for b in step_batches for i in b)
+        num_prompt = sum(len(examples[i].input_ids) - 1 - examples[i].num_answer_tokens for b in step_batches for i in b)
         mine = step_batches[rank::world]
         nll_total = torch.zeros((), device=accelerator.device)
         for j, indices in enumerate(mine):
@@ -251,7 +269,7 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
             last = j == len(mine) - 1
             with accelerator.no_sync(model) if not last else nullcontext():
                 # DDP averages gradients over processes; scaling by world keeps the step's token mean.
-                loss, nll = sft_loss(model, batch, num_tokens)
+                loss, nll = sft_loss(model, batch, num_tokens, config.prompt_loss_weight, num_prompt)
                 accelerator.backward(loss * world)
             nll_total += nll
         grad_norm = accelerator.clip_grad_norm_(params, config.max_grad_norm) if config.max_grad_norm > 0 else None

@@ -68,6 +68,28 @@ def test_only_action_tokens_carry_loss(model_dir, demos):
     assert float(sft_loss(model, unmasked, num_tokens)[0].detach()) > float(loss.detach()) * 2
 
 
+def test_prompt_loss_weight_adds_the_prompt_tokens_mean_nll(model_dir, demos):
+    from wrappers import read_trajectories
+
+    model, tokenizer, _ = load_model(model_dir)
+    builder = PromptBuilder(tokenizer, PromptConfig(max_prompt_tokens=256))
+    examples = [encode_example(builder, p, a) for p, a in examples_from_record(builder, read_trajectories(demos)[0])[:3]]
+    batch = collate(examples, tokenizer.pad_token_id)
+    answer_tokens = sum(e.num_answer_tokens for e in examples)
+    prompt_tokens = sum(len(e.input_ids) - 1 - e.num_answer_tokens for e in examples)
+    with torch.no_grad():
+        answer_only, nll = sft_loss(model, batch, answer_tokens)
+        assert torch.allclose(sft_loss(model, batch, answer_tokens, 0.0, prompt_tokens)[0], answer_only)
+        mixed, mixed_nll = sft_loss(model, batch, answer_tokens, 0.5, prompt_tokens)
+        logprobs = model(**{k: batch[k] for k in ("input_ids", "attention_mask")}).logits[:, :-1].log_softmax(-1)
+        token_nll = -logprobs.gather(-1, batch["input_ids"][:, 1:].unsqueeze(-1)).squeeze(-1)
+    prompt_sum = sum(float(token_nll[row, : len(e.input_ids) - 1 - e.num_answer_tokens].sum()) for row, e in enumerate(examples))
+    assert float(mixed_nll) == pytest.approx(float(nll), rel=1e-5)  # the logged NLL stays the answer's
+    assert float(mixed) == pytest.approx(float(answer_only) + 0.5 * prompt_sum / prompt_tokens, rel=1e-5)
+    with pytest.raises(ValueError, match="prompt_loss_weight must be >= 0, got -1"):
+        config(demos, "unused", prompt_loss_weight=-1.0)
+
+
 def test_batch_schedule_is_deterministic_and_covers_each_example_once():
     lengths = [(i * 37) % 101 for i in range(230)]
     first = batch_schedule(lengths, 8, seed=1, epoch=0)
