@@ -287,8 +287,12 @@ def test_sft_first_and_collected_demos_with_dev_selection(tmp_path):
     assert os.path.isfile(run / "sft" / "base-model" / "tokenizer.json")
     assert summary["start_model"].startswith(str(run / "sft" / "checkpoints"))
     assert summary["initial_dev"]["episodes"] == 1 and summary["cycles"][0]["dev"]["episodes"] == 1
-    # Ties (a 2-step SFT model fails both) keep the earlier candidate: the starting model.
-    assert summary["best_cycle"] == 0 and summary["best_checkpoint"] == summary["start_model"]
+    # The best by success rate, then mean score, then step agreement; a tie keeps the earlier (the starting model).
+    key = ("success_rate", "mean_score", "step_agreement")
+    better = [summary["cycles"][0]["dev"][k] for k in key] > [summary["initial_dev"][k] for k in key]
+    assert summary["best_cycle"] == (1 if better else 0)
+    assert summary["best_checkpoint"] == (str(run / "best") if better else summary["start_model"])
+    assert os.path.isdir(run / "best") == better
     assert os.path.isfile(os.path.join(summary["cycles"][0]["checkpoint"], "adapter_model.safetensors"))
 
 
