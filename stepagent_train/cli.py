@@ -3,9 +3,10 @@
 * ``stepagent-collect``: record the env oracle's trajectories (expert demos);
 * ``stepagent-sft``: supervised fine-tuning on trajectory records;
 * ``stepagent-eval``: evaluate policies on a split (table and JSON);
+* ``stepagent-train stepagent``: StepAgent (inspection + step-level DPO reflection, in cycles);
 * ``stepagent-train demo`` (and ``stepagent demo``): the end-to-end demo.
 
-``python -m stepagent_train.cli {collect,sft,eval,demo} ...`` runs the same;
+``python -m stepagent_train.cli {collect,sft,stepagent,eval,demo} ...`` runs the same;
 on several GPUs: ``accelerate launch -m stepagent_train.cli sft ...``.
 """
 
@@ -61,10 +62,9 @@ def _collect(args: argparse.Namespace) -> int:
 
 
 # -- sft -----------------------------------------------------------------------
-def _sft_parser(parser: argparse.ArgumentParser) -> None:
-    from .sft import SFTConfig
-
-    for f in dataclasses.fields(SFTConfig):
+def _dataclass_arguments(parser: argparse.ArgumentParser, cls) -> None:
+    """One flag per field of a config dataclass, with the field's help and default."""
+    for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         required = f.default is dataclasses.MISSING
         help_text = f.metadata["help"] + ("" if required else f" (default: {f.default})")
@@ -72,6 +72,12 @@ def _sft_parser(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:
             parser.add_argument(flag, type=_parse_type(f.type), required=required, default=None if required else f.default, help=help_text)
+
+
+def _sft_parser(parser: argparse.ArgumentParser) -> None:
+    from .sft import SFTConfig
+
+    _dataclass_arguments(parser, SFTConfig)
 
 
 def _parse_type(annotation: str):
@@ -88,6 +94,26 @@ def _sft(args: argparse.Namespace) -> int:
     config = SFTConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(SFTConfig)})
     checkpoint = train_sft(config)
     print(f"checkpoint: {checkpoint}")
+    return 0
+
+
+# -- stepagent -----------------------------------------------------------------
+def _stepagent_parser(parser: argparse.ArgumentParser) -> None:
+    from .step_dpo import StepAgentConfig
+
+    _dataclass_arguments(parser, StepAgentConfig)
+
+
+def _stepagent(args: argparse.Namespace) -> int:
+    from stepagent_envs.evaluate import EvalResult, format_table
+
+    from .step_dpo import StepAgentConfig, train_stepagent
+
+    summary = train_stepagent(StepAgentConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(StepAgentConfig)}))
+    dev = [summary["initial_dev"]] + [c["dev"] for c in summary["cycles"]]
+    if any(dev):
+        print("dev split:\n" + format_table([EvalResult(**d) for d in dev if d]))
+    print(f"best: {summary['best_checkpoint']} (cycle {summary['best_cycle']})")
     return 0
 
 
@@ -156,13 +182,14 @@ def run_demo_from_args(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "collect": (_collect_parser, _collect, "record the env oracle's trajectories (expert demos)"),
     "sft": (_sft_parser, _sft, "supervised fine-tuning on trajectory records"),
+    "stepagent": (_stepagent_parser, _stepagent, "StepAgent: inspection and step-level DPO reflection, in cycles"),
     "eval": (_eval_parser, _eval, "evaluate policies on a split: success, score, step agreement"),
     "demo": (add_demo_arguments, run_demo_from_args, "collect, build the offline model, SFT, evaluate, plot"),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``stepagent-train {collect,sft,eval,demo} ...``"""
+    """``stepagent-train {collect,sft,stepagent,eval,demo} ...``"""
     parser = argparse.ArgumentParser(prog="stepagent-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (add, run, help_text) in _COMMANDS.items():

@@ -74,11 +74,14 @@ def test_eval_cli_http_needs_a_model_name():
 
 def test_demo_runs_end_to_end(tmp_path):
     summary = run_demo(DemoConfig(out_dir=str(tmp_path / "demo"), train_episodes=3, test_episodes=2, max_steps=2,
-                                  batch_size=4, max_prompt_tokens=256, num_envs=2), offline_config=TINY, show_progress=False)
+                                  batch_size=4, max_prompt_tokens=256, num_envs=2, stepagent_cycles=1,
+                                  stepagent_trajectories=2, stepagent_dev_episodes=1), offline_config=TINY, show_progress=False)
     names = [r["agent"] for r in summary["results"]]
-    assert names == ["sft", "random", "expert"]
-    assert summary["results"][2]["success_rate"] == 1.0
-    assert summary["inspection"]["steps"] > 0 and 0.0 <= summary["inspection"]["step_agreement"] <= 1.0
+    assert names == ["sft", "stepagent", "random", "expert"]
+    assert summary["results"][3]["success_rate"] == 1.0
+    for name in ("sft", "stepagent"):
+        assert summary["inspection"][name]["steps"] > 0 and 0.0 <= summary["inspection"][name]["step_agreement"] <= 1.0
+    assert len(summary["stepagent"]["cycles"]) == 1
     assert os.path.getsize(summary["plot"]) > 1000 and open(summary["plot"], "rb").read(4) == b"\x89PNG"
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert saved["results"] == summary["results"] and set(saved["seconds"]) >= {"collect", "sft", "total"}
@@ -94,8 +97,23 @@ def test_stepagent_demo_command_runs_the_trainer_demo(tmp_path, capsys):
 
     out = tmp_path / "demo"
     assert stepagent_main(["demo", "--out-dir", str(out), "--train-episodes", "3", "--test-episodes", "2",
-                           "--max-steps", "2", "--num-envs", "2", "--max-prompt-tokens", "256"]) == 0
+                           "--max-steps", "2", "--num-envs", "2", "--max-prompt-tokens", "256",
+                           "--stepagent-cycles", "0"]) == 0
     assert "sft" in capsys.readouterr().out
     saved = json.loads((out / "results.json").read_text())
     assert [r["agent"] for r in saved["results"]] == ["sft", "random", "expert"]
     assert (out / "learning_curve.png").exists()
+
+
+def test_stepagent_cli_runs_cycles_and_prints_dev(demos, tmp_path, capsys):
+    model = build_offline_model(record_texts(read_trajectories(demos)), tmp_path / "model", TINY)
+    out = tmp_path / "stepagent"
+    assert main(["stepagent", "--train-file", demos, "--output-dir", str(out), "--model", model, "--cycles", "1",
+                 "--trajectories", "2", "--max-new-tokens", "4", "--dev-episodes", "1", "--num-envs", "1",
+                 "--max-prompt-tokens", "256"]) == 0
+    printed = capsys.readouterr().out
+    assert "dev split" in printed and "best:" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert len(summary["cycles"]) == 1 and (out / "cycle-1" / "inspection.json").exists()
+    with pytest.raises(SystemExit):
+        main(["stepagent", "--cycles", "1"])  # --output-dir is required
