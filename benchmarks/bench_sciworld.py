@@ -6,10 +6,12 @@ Prints:
   variation of each of --tasks ("easy" simplifications), played by the
   official ``ScienceWorldEnv.step`` (which lists every valid action, the
   room, the inventory and the task on every call), by StepSciWorld-v0 with
-  ``valid_actions=False`` and with ``valid_actions=True``, and by the
-  engine's own step alone (no env around it); median of --repeats runs after
-  --warmup untimed runs (the configurations take turns), and the ratios to
-  the official step;
+  ``valid_actions=False`` and with ``valid_actions=True``, by our
+  ``Engine.step`` alone (no env around it), and by the engine's
+  ``PythonInterface.step`` plus its score, completion flag and move counter
+  (what ``Engine.step`` called before, with the same JVM settings); median
+  of --repeats runs after --warmup untimed runs (the configurations take
+  turns), the slowest and fastest run, and the ratios to the official step;
 * reset time (median over the tasks): StepSciWorld-v0 with valid actions
   off and on, and the official load plus reset;
 * gold path generation per task: ``env.gold_path()`` the first time, on a
@@ -52,10 +54,10 @@ def peak_rss_mib(pid: int) -> float:
         return int(f.read().split("VmHWM:")[1].split()[0]) / 1024
 
 
-def compare(runs: dict, sequences, repeats: int, warmup: int) -> dict[str, float]:
-    """Median steps/s of each ``run(task_id, actions)`` over every sequence. Runs take turns, so a
-    change in the machine's load hits all of them alike; ``warmup`` untimed turns come first (the
-    JVM's JIT keeps speeding the engine up for a few thousand steps)."""
+def compare(runs: dict, sequences, repeats: int, warmup: int) -> dict[str, list[float]]:
+    """Steps/s of each ``run(task_id, actions)`` over every sequence, one value per timed turn. Runs
+    take turns, so a change in the machine's load hits all of them alike; ``warmup`` untimed turns
+    come first (the JVM's JIT keeps speeding the engine up for a few thousand steps)."""
     steps = sum(len(actions) for _, actions in sequences)
     rates = {name: [] for name in runs}
     for turn in range(warmup + repeats):
@@ -63,7 +65,7 @@ def compare(runs: dict, sequences, repeats: int, warmup: int) -> dict[str, float
             elapsed = sum(run(task_id, actions) for task_id, actions in sequences)
             if turn >= warmup:
                 rates[name].append(steps / elapsed)
-    return {name: statistics.median(values) for name, values in rates.items()}
+    return rates
 
 
 def speed(args, make) -> None:
@@ -110,16 +112,29 @@ def speed(args, make) -> None:
             engine.step(action)
         return time.perf_counter() - start
 
+    legacy = Engine(heap_mb=args.heap_mb)
+
+    def legacy_run(task_id, actions):
+        task, _, variation = task_id.rpartition("/")
+        legacy.load(task, int(variation), "easy")
+        server = legacy._server
+        start = time.perf_counter()
+        for action in actions:
+            server.step(action), server.getScore(), server.getCompleted(), server.getNumMoves()
+        return time.perf_counter() - start
+
     listing = make(task=list(args.tasks), valid_actions=True)
     total = sum(len(actions) for _, actions in sequences)
     print(f"steps/s on the gold paths of {len(sequences)} tasks ({total} actions; median of {args.repeats} runs "
-          f"after {args.warmup} warm-up runs)")
+          f"after {args.warmup} warm-up runs, [slowest, fastest])")
     runs = {"official ScienceWorldEnv.step": official_run, "StepSciWorld valid_actions=False": ours(bare),
-            "StepSciWorld valid_actions=True": ours(listing), "engine step alone (Engine.step)": engine_run}
+            "StepSciWorld valid_actions=True": ours(listing), "Engine.step alone": engine_run,
+            "PythonInterface.step + 3 getters": legacy_run}
     rates = compare(runs, sequences, args.repeats, args.warmup)
-    base = rates["official ScienceWorldEnv.step"]
-    for name, rate in rates.items():
-        print(f"  {name:34s} {rate:8.1f}  ({rate / base:5.1f}x official)")
+    base = statistics.median(rates["official ScienceWorldEnv.step"])
+    for name, values in rates.items():
+        rate = statistics.median(values)
+        print(f"  {name:34s} {rate:8.1f} [{min(values):7.1f}, {max(values):7.1f}]  ({rate / base:5.1f}x official)")
     print(f"  JVM heap cap {args.heap_mb} MiB; peak RSS of the valid-actions env's JVM "
           f"{peak_rss_mib(listing.unwrapped.engine_pid):.0f} MiB")
 
@@ -143,15 +158,19 @@ def speed(args, make) -> None:
 
     print("\ngold path generation (s): env.gold_path() the first time (a fresh JVM: the engine's generation, "
           "the recording pass, the reload), and the engine's generation alone on a warm JVM")
+    warm = []
     for task_id, actions in sequences:
         task, _, variation = task_id.rpartition("/")
         start = time.perf_counter()
         engine.gold_path(task, int(variation), "easy")
-        raw = time.perf_counter() - start
+        warm.append(time.perf_counter() - start)
         print(f"  {task_id:40s} {len(actions):4d} actions  first time {generation[task]:6.2f}  "
-              f"engine alone, warm {raw:6.2f}")
+              f"engine alone, warm {warm[-1]:6.2f}")
+    print(f"  {'median':40s} {'':12s} first time {statistics.median(generation.values()):6.2f}  "
+          f"engine alone, warm {statistics.median(warm):6.2f}")
     official.close()
     engine.close()
+    legacy.close()
     bare.close()
     listing.close()
 

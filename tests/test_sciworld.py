@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("scienceworld", reason="scienceworld is not installed: pip install 'scienceworld>=1.2'")
 
 from stepagent_envs.sciworld.engine import (  # noqa: E402
-    NO_MATCH, EngineDiedError, EngineUnavailableError, child_jvm_pids, java_executable,
+    NO_MATCH, Engine, EngineDiedError, EngineUnavailableError, child_jvm_pids, java_executable,
 )
 from stepagent_envs.sciworld.env import StepSciWorldEnv  # noqa: E402
 from stepagent_envs.sciworld.tasks import task_names  # noqa: E402
@@ -141,6 +141,48 @@ def test_listing_valid_actions_does_not_change_the_episode(env, listing_env):
         assert listed[:4] == bare[:4] and bare[4]["valid_actions"] == []
         assert {k: v for k, v in listed[4].items() if k != "valid_actions"} == \
                {k: v for k, v in bare[4].items() if k != "valid_actions"}
+
+
+def test_engine_step_matches_the_engines_own_step():
+    """Engine.step (one round trip: the parser, then AgentInterface.step runs the parsed action) answers
+    what the engine's PythonInterface.step answers, step by step, with the same score, completion and
+    moves, on gold actions, random valid actions, rejected and ambiguous input, teleports and the
+    special inputs; and lists the same valid actions."""
+    rng = random.Random(3)
+    odd = ["xyzzy", "look at", "teleport to kitchen", "TELEPORT  to the Kitchen ", "go to", "0", "", "help",
+           " Task ", "objects", "caf\u00e9", "pick up", "wait", "inventory"]
+    ours, reference = Engine(), Engine()
+    try:
+        for task in ("use-thermometer", "power-component", "grow-plant", "lifespan-longest-lived"):
+            variation = ours.variations(task)["train"][1]
+            gold = ours.gold_path(task, variation, "easy")
+            ours.load(task, variation, "easy")
+            reference.load(task, variation, "easy")
+            server, ran = reference._server, False
+            for index in range(30):
+                draw = rng.random()
+                if draw < 0.5 and index < len(gold):
+                    action = gold[index]
+                elif draw < 0.65:
+                    action = rng.choice(odd)
+                else:
+                    listed = reference.valid_actions()
+                    if index % 3 == 0:
+                        assert ours.valid_actions() == listed
+                    action = rng.choice([a for a in listed if not a.startswith("focus on")] or listed)
+                got = ours.step(action)
+                expected = server.step(action)
+                special = action.strip().lower() in ("help", "task", "objects")
+                ran = ran or not special  # PythonInterface keeps its score of the last episode until a step
+                assert got.observation == expected, (task, index, action)
+                if ran:
+                    assert (got.score, got.completed, got.moves) == \
+                           (server.getScore(), server.getCompleted(), server.getNumMoves()), (task, index, action)
+                if got.completed or got.score < 0:
+                    break
+    finally:
+        ours.close()
+        reference.close()
 
 
 def test_wrong_focus_fails_the_task(listing_env):

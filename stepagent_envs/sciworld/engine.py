@@ -1,13 +1,37 @@
 """One ScienceWorld engine: the ``scienceworld`` package's Java simulator in a JVM of its own.
 
-The engine is driven over py4j through its own entry point
-(``scienceworld.runtime.pythonapi.PythonInterface``: load, step, score,
-valid action-object combinations, gold path), the same calls the official
-``scienceworld.ScienceWorldEnv`` makes. The official ``step`` additionally
-asks, on every call, for the room, the inventory, the task and every valid
-action (about a thousand strings, fetched one py4j round trip each); here a
-step is the engine's step plus its score, completion flag and move counter,
-and valid actions are fetched only when wanted, in one round trip.
+The engine is driven over py4j through its own objects
+(``scienceworld.runtime.pythonapi.PythonInterface`` for load, valid
+action-object combinations and gold paths; its ``AgentInterface`` and
+``InputParser`` for steps). The official ``scienceworld.ScienceWorldEnv.step``
+calls ``PythonInterface.step`` and then asks for the score, completion flag,
+move counter, room, inventory, task and every valid action (about a thousand
+strings, one py4j round trip each). ``PythonInterface.step`` itself renders
+the room and the inventory for its run history and lists every visible
+object's referents for a debug print before and after the engine's
+``AgentInterface.step``. Here a step is one py4j round trip into a chain of
+``java.lang.invoke`` method handles built once per JVM (no code of ours runs
+in the JVM) that does what ``AgentInterface.step`` does, minus the work
+whose result nothing reads:
+
+* the parser is called as ``AgentInterface.step`` calls it, except that the
+  universe it collects objects from for oracle actions (``teleport to ...``)
+  is replaced by the agent when the input cannot start with an oracle
+  action's words (the parser then never looks at it; collecting the whole
+  universe costs about 1 ms a step with ``-XX:hashCode=2``, below);
+* a parsed action is queued with the engine's ``ActionHandler`` and run by
+  ``AgentInterface.step`` itself, reached through its ambiguity-resolution
+  branch (an empty list of pending options, so that branch parses nothing
+  and the queued action runs as a parsed one would: the same actions, ticks,
+  goal checks, score and move counter);
+* input the parser rejects or finds ambiguous returns the parser's text, as
+  ``AgentInterface.step`` does (nothing runs, the ambiguity stays pending);
+* pending ambiguities, an engine in its error state and the special inputs
+  ``help``, ``objects`` and ``task`` take the engine's own paths
+  (``AgentInterface.step``; ``PythonInterface.step`` for the special inputs).
+
+``benchmarks/bench_sciworld.py`` measures it; ``tests/test_sciworld.py``
+checks it against ``PythonInterface.step`` step by step.
 
 The JVM is started with:
 
@@ -22,13 +46,22 @@ The JVM is started with:
   even score differently). With one constant identity hash the sets iterate
   in insertion order and a load plus the same inputs always gives the same
   texts, in any JVM and after any earlier episodes (seeded determinism). The
-  price: those sets degrade to lists, which makes an engine step about 50%
-  slower and a valid-action listing about 5% slower.
+  price: those sets degrade to lists. ``PythonInterface.step`` was about 50%
+  slower for it; the step here no longer collects the universe on every
+  parse and is about 3% slower than with varying hashes (5.1 vs 4.9 ms of
+  CPU a step on the benchmark's gold paths), a valid-action listing about 5%.
+  No other HotSpot mode is deterministic across loads: the sequence (3),
+  global-random (0) and thread-local xorshift (5) modes depend on how many
+  hashes the JVM handed out before, and the address modes (1, 4) on the heap.
 * ``--add-opens java.base/java.util=ALL-UNNAMED``: listing valid actions
   draws from the engine's global random generator (``scala.util.Random``,
   used when it picks unique names for look-alike objects); its state is saved
   before a listing and restored after, so asking for valid actions never
   changes what later steps do.
+* TCP_NODELAY on the py4j sockets (both ends): py4j writes a reply in 8 KiB
+  pieces, and with Nagle's algorithm on, any reply longer than that (a
+  valid-action list, a gold path) waited about 40 ms for the reader's
+  delayed acknowledgement.
 * ``-XX:+UseSerialGC -XX:-UsePerfData``: one GC thread and no perf-data file
   in ``/tmp`` (a killed JVM would leave it behind).
 * a class-data archive (AppCDS): the first engine of a Java install and
@@ -176,6 +209,181 @@ def _shutdown(owner_pid: int, gateway, proc: subprocess.Popen, log, dump: Path |
             dump.unlink()
 
 
+#: What ``PythonInterface.step`` answers when the engine's text is empty.
+EMPTY_STEP = ("Unknown action.  Type 'help' for a list of actions, and 'objects' for a list of possible object "
+              "referents. ")
+_JAVA_BLANK = "".join(map(chr, range(33)))  # what Java's String.trim() strips
+
+
+class _Handles:
+    """Composes ``java.lang.invoke`` method handles in the JVM over py4j (setup only: each call is a round trip)."""
+
+    def __init__(self, gateway):
+        self.gateway = gateway
+        jvm = gateway.jvm
+        self.jvm = jvm
+        self.MH = jvm.java.lang.invoke.MethodHandles
+        self.lookup = self.MH.publicLookup()
+        self._method_type = jvm.java.lang.invoke.MethodType.methodType
+        self._for_name = jvm.java.lang.Class.forName
+        self._handle_class = jvm.java.lang.invoke.MethodHandle
+        self._class_class = jvm.java.lang.Class
+        self._object_class = jvm.java.lang.Object
+        self.BOOLEAN, self.INT = jvm.java.lang.Boolean.TYPE, jvm.java.lang.Integer.TYPE
+        self.VOID = jvm.java.lang.Void.TYPE
+
+    def cls(self, name: str):
+        return self._for_name(name)
+
+    def _array(self, kind, items):
+        array = self.gateway.new_array(kind, len(items))
+        for index, item in enumerate(items):
+            array[index] = item
+        return array
+
+    def type(self, returns, *params):
+        return self._method_type(returns, self._array(self._class_class, params))
+
+    def virtual(self, owner, name, returns, *params):
+        return self.lookup.findVirtual(owner, name, self.type(returns, *params))
+
+    def static(self, owner, name, returns, *params):
+        return self.lookup.findStatic(owner, name, self.type(returns, *params))
+
+    def filter_args(self, target, pos, *filters):
+        return self.MH.filterArguments(target, pos, self._array(self._handle_class, filters))
+
+    def then(self, target, filter_):
+        return self.MH.filterReturnValue(target, filter_)
+
+    def bind(self, target, pos, *values):
+        return self.MH.insertArguments(target, pos, self._array(self._object_class, values))
+
+    def drop(self, target, pos, *types):
+        return self.MH.dropArguments(target, pos, self._array(self._class_class, types))
+
+    def permute(self, target, new_type, *order):
+        return self.MH.permuteArguments(target, new_type, self._array(self.jvm.int, order))
+
+    def function(self, handle):
+        """A ``java.util.function.BiFunction`` proxy calling ``handle`` (of two Object arguments)."""
+        return self.jvm.java.lang.invoke.MethodHandleProxies.asInterfaceInstance(
+            self.cls("java.util.function.BiFunction"), handle)
+
+
+def _step_functions(gateway, server):
+    """The step as ``BiFunction(agentInterface, input) -> String``, built once per JVM.
+
+    Returns ``(full, restricted)``: the parser collects oracle actions' objects from the
+    universe in ``full`` and from the agent in ``restricted``. Answers: ``"(" text "," score
+    "," completed ")" moves`` when the engine ran a step (``AgentInterface.step``'s result and
+    move counter); ``"#" text`` when the parser rejected the input or asked to resolve an
+    ambiguity (nothing ran); ``"@" text`` for the special inputs ``PythonInterface.step``
+    answers itself (``help``, ``objects``, ``task``; nothing ran).
+    """
+    h = _Handles(gateway)
+    cls = h.cls
+    String, Object = cls("java.lang.String"), cls("java.lang.Object")
+    AgentInterface, Parser = cls("scienceworld.runtime.AgentInterface"), cls("scienceworld.input.InputParser")
+    EnvObject, Agent = cls("scienceworld.struct.EnvObject"), cls("scienceworld.objects.agent.Agent")
+    ObjMonitor, Goals = cls("scienceworld.tasks.goals.ObjMonitor"), cls("scienceworld.tasks.goals.GoalSequence")
+    Task, Handler = cls("scienceworld.tasks.Task"), cls("scienceworld.input.ActionHandler")
+    Action, Option = cls("scienceworld.actions.Action"), cls("scala.Option")
+    Tuple3, Tuple4 = cls("scala.Tuple3"), cls("scala.Tuple4")
+    concat = h.virtual(String, "concat", String, String)
+
+    parser = h.virtual(AgentInterface, "inputParser", Parser)
+    agent = h.virtual(AgentInterface, "agent", Agent)
+    option_get = h.virtual(Option, "get", Object)
+    # The agent's container (AgentInterface.step's "visible objects" and perspective container).
+    room = h.then(h.virtual(EnvObject, "getContainer", Option).asType(h.type(Option, Agent)), option_get)
+    room = h.then(agent, room.asType(h.type(EnvObject, Agent)))
+    goals = h.then(h.virtual(AgentInterface, "task", Task), h.virtual(Task, "goalSequence", Goals))
+
+    # (ai, input) -> AgentInterface.step's (text, score, completed) as text, then the move counter.
+    step = h.virtual(AgentInterface, "step", Tuple3, String)
+    moves = h.then(h.virtual(AgentInterface, "getCurIterations", h.INT), h.static(String, "valueOf", String, h.INT))
+    text = h.filter_args(concat, 0, h.virtual(Object, "toString", String).asType(h.type(String, Tuple3)))
+    text = h.drop(h.filter_args(text, 1, moves), 2, String)  # (Tuple3, ai, input)
+    engine_step = h.MH.foldArguments(text, step)  # the step runs first, then its result is formatted
+
+    # A parsed action: queue it, leave the parser "waiting" for an answer among no options, and let
+    # AgentInterface.step answer "0": its ambiguity branch then queues nothing more and runs the queue.
+    action = h.then(h.virtual(Tuple4, "_4", Object).asType(h.type(Option, Tuple4)), option_get)
+    queue = h.filter_args(h.virtual(Handler, "queueAction", h.VOID, Action),
+                          0, h.virtual(AgentInterface, "actionHandler", Handler), action.asType(h.type(Action, Tuple4)))
+    no_options = gateway.jvm.scala.Some(gateway.new_array(gateway.jvm.scienceworld.input.InputMatch, 0))
+    wait = h.bind(h.virtual(Parser, "lastAmbiguousMatches_$eq", h.VOID, Option), 1, no_options)
+    wait = h.filter_args(wait, 0, parser)
+    parsed_type = h.type(String, Tuple4, AgentInterface, String)
+    run = h.permute(h.bind(engine_step, 1, "0"), parsed_type, 1)
+    run = h.MH.foldArguments(run, h.permute(wait, h.type(h.VOID, Tuple4, AgentInterface, String), 1))
+    run = h.MH.foldArguments(run, h.permute(queue, h.type(h.VOID, Tuple4, AgentInterface, String), 1, 0))
+    parsed = h.drop(h.virtual(Tuple4, "_1", Object).asType(h.type(h.BOOLEAN, Tuple4)), 1, AgentInterface, String)
+    refused = h.then(h.virtual(Tuple4, "_3", Object).asType(h.type(String, Tuple4)), h.bind(concat, 0, "#"))
+    after_parse = h.MH.guardWithTest(parsed, run, h.drop(refused, 1, AgentInterface, String))
+
+    # PythonInterface.step's own answers to "help", "objects" and "task" (compared as it compares them).
+    special_words = gateway.jvm.java.util.Set.of("help", "objects", "task")
+    special = h.then(h.then(h.virtual(String, "trim", String), h.virtual(String, "toLowerCase", String)),
+                     h.virtual(cls("java.util.Set"), "contains", h.BOOLEAN, Object).bindTo(special_words)
+                     .asType(h.type(h.BOOLEAN, String)))
+    special = h.drop(special, 0, AgentInterface)
+    server_step = h.then(h.virtual(cls("scienceworld.runtime.pythonapi.PythonInterface"), "step", String, String)
+                         .bindTo(server), h.bind(concat, 0, "@"))
+    server_step = h.drop(server_step, 0, AgentInterface)
+    pending = h.drop(h.then(parser, h.virtual(Parser, "isInAmbiguousState", h.BOOLEAN)), 1, String)
+    failed = h.drop(h.virtual(AgentInterface, "isInErrorState", h.BOOLEAN), 1, String)
+
+    parse = h.filter_args(h.virtual(Parser, "parse", Tuple4, String, EnvObject, EnvObject, Agent, ObjMonitor, Goals,
+                                    EnvObject), 0, parser)
+    functions = []
+    for universe in (h.virtual(AgentInterface, "universe", EnvObject), agent.asType(h.type(EnvObject, AgentInterface))):
+        # parse(input, room, universe, agent, objMonitor, goalSequence, room), all read from ai at call time
+        call = h.filter_args(parse, 2, room, universe, agent, h.virtual(AgentInterface, "objMonitor", ObjMonitor),
+                             goals, room)
+        call = h.permute(call, h.type(Tuple4, AgentInterface, String), 0, 1, 0, 0, 0, 0, 0, 0)
+        fast = h.MH.foldArguments(after_parse, call)
+        fast = h.MH.guardWithTest(pending, engine_step, fast)
+        fast = h.MH.guardWithTest(failed, engine_step, fast)
+        fast = h.MH.guardWithTest(special, server_step, fast)
+        functions.append(h.function(fast.asType(h.type(Object, Object, Object))))
+    return tuple(functions)
+
+
+def _oracle_words(agent_interface) -> frozenset[str] | None:
+    """The first words of the oracle actions' triggers (the actions whose objects the parser
+    collects from the whole universe); None when a trigger starts with an object instead."""
+    words = set()
+    for definition in agent_interface.actionHandler().getActions():
+        if not definition.isOracleAction():
+            continue
+        triggers = definition.triggers()
+        for index in range(triggers.length()):
+            head = triggers.apply(index).pattern().head()
+            if head.getClass().getSimpleName() != "ActionExprOR":
+                return None
+            options = head.orElements()
+            for option in (options.apply(k) for k in range(options.length())):
+                if not option.isascii() or not option.strip(_JAVA_BLANK):
+                    return None
+                words.add(option.split()[0])
+    return frozenset(words)
+
+
+def _no_delay(gateway) -> None:
+    """Switch Nagle's algorithm off on the py4j sockets (both ends) open now."""
+    import socket
+
+    for connection in list(gateway._gateway_client.deque):  # py4j has no public switch for this
+        connection.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    field = gateway.jvm.java.lang.Class.forName("py4j.GatewayServer").getDeclaredField("connections")
+    field.setAccessible(True)
+    connections = field.get(gateway.java_gateway_server)
+    for index in range(connections.size()):
+        connections.get(index).getSocket().setTcpNoDelay(True)
+
+
 class Engine:
     """A ScienceWorld simulator in a JVM of its own, with a capped heap.
 
@@ -238,6 +446,11 @@ class Engine:
             # Before the engine's first class loads, so Scala's Console captures the null stream too.
             jvm.java.lang.System.setOut(jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream()))
             self._server = jvm.scienceworld.runtime.pythonapi.PythonInterface()
+            _no_delay(self._gateway)
+            self._full_step, self._restricted_step = _step_functions(self._gateway, self._server)
+            self._interface = None  # the loaded episode's AgentInterface
+            self._oracle_words: dict[str, frozenset[str] | None] = {}  # per simplification string
+            self._last = (0.0, False, 0)  # score, completed, moves: what a step that runs nothing reports
             self._join = jvm.java.lang.String.join
             self._to_text = jvm.java.util.Arrays.toString
             classes = jvm.java.lang.Class
@@ -331,6 +544,17 @@ class Engine:
         error = self._call(f"load({task!r}, {variation})", self._server.load, task, variation, simplifications, False)
         if error:
             raise EngineError(f"the engine could not load {task!r} variation {variation}: {error}")
+        self._call(f"load({task!r}, {variation})", self._loaded)
+
+    def _loaded(self) -> None:
+        """Read what steps need from a freshly loaded episode."""
+        interface = self._server.agentInterface().get()
+        key = interface.simplificationStr()
+        if key not in self._oracle_words:  # the action set depends on the simplifications only
+            self._oracle_words[key] = _oracle_words(interface)
+        goals = interface.task().goalSequence()
+        self._interface, self._oracle = interface, self._oracle_words[key]
+        self._last = (goals.score(), goals.isCompleted(), interface.getCurIterations())
 
     def gold_path(self, task: str, variation: int, simplifications: str) -> list[str]:
         """The engine's gold action sequence for a variation. It loads the variation (generating the
@@ -339,6 +563,7 @@ class Engine:
         error = self._call(what, self._server.load, task, variation, simplifications, True)
         if error:
             raise EngineError(f"the engine could not load {task!r} variation {variation}: {error}")
+        self._call(what, self._loaded)
         text = self._call(what, lambda: self._join("\n", self._server.getGoldActionSequence()))
         return text.split("\n") if text else []
 
@@ -347,14 +572,25 @@ class Engine:
         return self._call("getTaskDescription", self._server.getTaskDescription)
 
     def step(self, action: str) -> StepResult:
-        """One engine step with ``action`` (any text; the engine parses it)."""
-        server = self._server
-
-        def run():
-            observation = server.step(action)
-            return StepResult(observation, server.getScore(), server.getCompleted(), server.getNumMoves())
-
-        return self._call(f"step({action[:80]!r})", run)
+        """One engine step with ``action`` (any text; the engine parses it): one py4j round trip
+        (see the module's docstring for what it runs)."""
+        what = f"step({action[:80]!r})"
+        if self._interface is None:
+            raise EngineError(f"{what} before any load(): load a task first")
+        # The parser reads the universe only for oracle actions, whose words must then be in the input.
+        words = self._oracle
+        lowered = action.lower()
+        if words is None or not action.isascii() or any(word in lowered for word in words):
+            function = self._full_step
+        else:
+            function = self._restricted_step
+        text = self._call(what, function.apply, self._interface, action)
+        if text[:1] != "(":  # "#" parser's answer, "@" special input: nothing ran
+            return StepResult(text[1:], *self._last)
+        head, _, moves = text.rpartition(")")
+        observation, score, completed = head[1:].rsplit(",", 2)
+        self._last = (float(score), completed == "true", int(moves))
+        return StepResult(observation or EMPTY_STEP, *self._last)
 
     def valid_actions(self) -> list[str]:
         """The engine's valid action-object combinations for the current state, sorted (the
