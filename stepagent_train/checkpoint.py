@@ -17,7 +17,8 @@ import shutil
 import tempfile
 from collections.abc import Callable
 
-__all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "latest_checkpoint", "prune_checkpoints", "truncate_jsonl", "write_checkpoint"]
+__all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "latest_checkpoint", "prune_checkpoints", "read_trainer_state",
+           "truncate_jsonl", "write_checkpoint"]
 
 CHECKPOINTS = "checkpoints"
 TRAINER_DIR = "trainer"
@@ -48,6 +49,28 @@ def write_checkpoint(output_dir: str, step: int, write: Callable[[str], None]) -
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def read_trainer_state(checkpoint: str, config, keys: tuple[str, ...]) -> dict:
+    """The checkpoint's ``trainer_state.json``, after checking that ``config`` agrees with the saved run on ``keys``.
+
+    Args:
+        checkpoint: A checkpoint folder.
+        config: The resuming run's config (a dataclass with ``output_dir``).
+        keys: Config fields that fix the data and its order: a resumed run must share them.
+
+    Raises:
+        ValueError: A key differs; the message names it, both values and the fix.
+    """
+    with open(os.path.join(checkpoint, TRAINER_DIR, "trainer_state.json"), encoding="utf-8") as f:
+        state = json.load(f)
+    for key in keys:
+        if state["config"][key] != getattr(config, key):
+            raise ValueError(
+                f"--resume: {key} is {getattr(config, key)!r} but the run in {config.output_dir} used "
+                f"{state['config'][key]!r}; resume with the same {key}, or pick a new output_dir"
+            )
+    return state
 
 
 def _steps(output_dir: str) -> list[tuple[int, str]]:

@@ -34,7 +34,9 @@ from tqdm import tqdm
 from wrappers import read_trajectories
 
 from .batching import IGNORE_INDEX, answer_token_logprobs, collate, encode_example
-from .checkpoint import TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, truncate_jsonl, write_checkpoint
+from .checkpoint import (
+    TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, read_trainer_state, truncate_jsonl, write_checkpoint,
+)
 from .offline_model import OfflineModelConfig, build_offline_model, record_texts
 from .policies import load_model
 from .prompts import PromptBuilder, PromptConfig, examples_from_record
@@ -195,7 +197,7 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
     if config.resume and resume_from is None and accelerator.is_main_process:
         print(f"--resume: no checkpoint in {config.output_dir} yet; starting from scratch")
     if resume_from is not None:
-        state = _check_resume(resume_from, config)
+        state = read_trainer_state(resume_from, config, _RESUME_KEYS)
         model, tokenizer, _ = load_model(resume_from, trainable=True)
     else:
         state = {"step": 0}
@@ -323,18 +325,6 @@ def _offline_base(config: SFTConfig, records: list[dict], offline_config: Offlin
         build_offline_model(record_texts(records, PromptConfig().system), base, offline_config)
     accelerator.wait_for_everyone()
     return os.path.abspath(base)
-
-
-def _check_resume(checkpoint: str, config: SFTConfig) -> dict:
-    with open(os.path.join(checkpoint, TRAINER_DIR, "trainer_state.json"), encoding="utf-8") as f:
-        state = json.load(f)
-    for key in _RESUME_KEYS:
-        if state["config"][key] != getattr(config, key):
-            raise ValueError(
-                f"--resume: {key} is {getattr(config, key)!r} but the run in {config.output_dir} used "
-                f"{state['config'][key]!r}; resume with the same {key}, or pick a new output_dir"
-            )
-    return state
 
 
 def _save(accelerator, model, tokenizer, prompt_config, optimizer, scheduler, config: SFTConfig, step: int) -> None:

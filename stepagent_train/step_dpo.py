@@ -101,8 +101,11 @@ from tqdm import tqdm
 from wrappers import read_trajectories
 from wrappers.metrics import resolve_metric
 
-from .batching import IGNORE_INDEX, answer_token_logprobs, collate, encode_example
-from .checkpoint import CHECKPOINTS, TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, truncate_jsonl, write_checkpoint
+from .batching import IGNORE_INDEX, answer_token_logprobs, collate
+from .checkpoint import (
+    CHECKPOINTS, TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, read_trainer_state, truncate_jsonl,
+    write_checkpoint,
+)
 from .offline_model import OfflineModelConfig
 from .policies import HFPolicy, load_model
 from .prompts import PromptBuilder, PromptConfig, examples_from_record
@@ -809,12 +812,7 @@ def _save(accelerator, model, tokenizer, prompt_config, optimizer, config: StepA
 
 
 def _check_resume(checkpoint: str, config: StepAgentConfig) -> dict:
-    with open(os.path.join(checkpoint, TRAINER_DIR, "trainer_state.json"), encoding="utf-8") as f:
-        state = json.load(f)
-    for key in _RESUME_KEYS:
-        if state["config"][key] != getattr(config, key):
-            raise ValueError(f"resume: {key} is {getattr(config, key)!r} but the run in {config.output_dir} used "
-                             f"{state['config'][key]!r}; resume with the same {key}, or pick a new output_dir")
+    state = read_trainer_state(checkpoint, config, _RESUME_KEYS)
     if state["cycle_step"] == state["cycle_steps"]:  # the checkpoint ends its cycle: the next one starts fresh
         state = {**state, "cycle": state["cycle"] + 1, "cycle_step": 0, "cycle_steps": None,
                  "cycle_steps_done": state["cycle_steps"]}
