@@ -71,7 +71,7 @@ class SFTConfig:
     max_prompt_tokens: int = field(default=512, metadata={"help": "prompt token budget (older turns dropped first)"})
     max_turns: int | None = field(default=None, metadata={"help": "past turns kept in prompts at most (None: as many as fit)"})
     max_answer_tokens: int = field(default=64, metadata={"help": "answer tokens trained at most (longer answers are cut)"})
-    prompt_loss_weight: float = field(default=0.0, metadata={"help": "weight of an extra next-token loss on the prompt tokens (0: action tokens only); ~0.3 helps a from-scratch model learn to copy from observations"})
+    prompt_loss_weight: float = field(default=0.0, metadata={"help": "weight of an extra next-token loss on the prompt tokens, a language-modelling signal on the observations for a model trained from scratch (0: action tokens only)"})
     seed: int = field(default=0, metadata={"help": "seed of the data order, the offline model and dropout"})
     save_every: int = field(default=50, metadata={"help": "write a checkpoint every N optimizer steps (and at the end)"})
     save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept (oldest deleted first)"})
@@ -115,8 +115,8 @@ def sft_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], num_tokens:
 
     Prompt and padding tokens have label ``IGNORE_INDEX`` and carry no loss,
     unless ``prompt_loss_weight`` > 0: the prompt tokens' mean NLL over the step
-    is then added with that weight (a from-scratch model learns to read, and to
-    copy names out of, observations much sooner when it also predicts them).
+    is then added with that weight (a language-modelling signal on the
+    observations, for a model trained from scratch).
     Dividing the micro-batch's sum by the tokens of the whole optimizer step
     (every micro-batch of every process) makes the accumulated gradient the
     token mean over the step, however tokens fall across micro-batches.
