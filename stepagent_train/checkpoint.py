@@ -17,8 +17,8 @@ import shutil
 import tempfile
 from collections.abc import Callable
 
-__all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "latest_checkpoint", "prune_checkpoints", "read_trainer_state",
-           "truncate_jsonl", "write_checkpoint"]
+__all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "atomic_dir", "latest_checkpoint", "prune_checkpoints",
+           "read_trainer_state", "truncate_jsonl", "write_checkpoint", "write_json"]
 
 CHECKPOINTS = "checkpoints"
 TRAINER_DIR = "trainer"
@@ -36,19 +36,44 @@ def write_checkpoint(output_dir: str, step: int, write: Callable[[str], None]) -
     Returns:
         The checkpoint folder.
     """
-    parent = os.path.join(output_dir, CHECKPOINTS)
+    return atomic_dir(os.path.join(output_dir, CHECKPOINTS, f"step-{step}"), write, replace=True)
+
+
+def atomic_dir(final: str, write: Callable[[str], None], replace: bool = False) -> str:
+    """Create the folder ``final`` atomically: ``write(tmp)`` fills a temporary sibling, renamed into place.
+
+    An interrupted write leaves no half-written ``final`` (the temporary folder is removed).
+
+    Args:
+        final: The folder to create.
+        write: ``write(folder)`` saves everything into the temporary folder.
+        replace: Replace an existing ``final`` whole (else it must not exist).
+
+    Returns:
+        ``final``.
+    """
+    parent = os.path.dirname(os.path.abspath(final))
     os.makedirs(parent, exist_ok=True)
-    final = os.path.join(parent, f"step-{step}")
-    tmp = tempfile.mkdtemp(prefix=f".step-{step}-", dir=parent)
+    tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(final)}-", dir=parent)
     try:
         write(tmp)
-        if os.path.exists(final):  # a rerun of the same step: replace it whole
+        if replace and os.path.exists(final):
             shutil.rmtree(final)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def write_json(path: str, data) -> str:
+    """Write ``data`` as indented JSON to ``path`` atomically (a temporary file renamed into place)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+    return path
 
 
 def read_trainer_state(checkpoint: str, config, keys: tuple[str, ...]) -> dict:

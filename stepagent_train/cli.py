@@ -149,15 +149,10 @@ def _eval(args: argparse.Namespace) -> int:
                                      _env_kwargs(args.env_kwargs), args.seed, args.records))
     print(format_table(results))
     if args.json:
-        _write_json(args.json, as_dicts(results))
+        from .checkpoint import write_json
+
+        write_json(args.json, as_dicts(results))
     return 0
-
-
-def _write_json(path: str, data) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
 
 
 # -- demo ----------------------------------------------------------------------

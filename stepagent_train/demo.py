@@ -27,6 +27,7 @@ import gymnasium as gym
 import stepagent_envs  # noqa: F401  (registers the env ids)
 from stepagent_envs.evaluate import ExpertAgent, RandomAgent, as_dicts, evaluate, format_table
 
+from .checkpoint import write_json
 from .collect import collect_expert
 from .offline_model import OfflineModelConfig
 
@@ -166,10 +167,7 @@ def run_demo(config: DemoConfig | None = None, offline_config: OfflineModelConfi
     summary = {"config": asdict(config), "checkpoints": agents, "results": as_dicts(results),
                "inspection": inspection, "stepagent": stepagent_summary,
                "seconds": seconds, "table": table, "plot": plot}
-    tmp = os.path.join(config.out_dir, f".results.json.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(tmp, os.path.join(config.out_dir, "results.json"))
+    write_json(os.path.join(config.out_dir, "results.json"), summary)
     print(table)
     print(inspection_line)
     print(f"[demo] {seconds['total']} s in all; plot {plot}; results {os.path.join(config.out_dir, 'results.json')}", file=sys.stderr)

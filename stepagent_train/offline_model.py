@@ -12,10 +12,10 @@ saved with ``save_pretrained`` and load back by path like any hub model.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+
+from .checkpoint import atomic_dir
 
 __all__ = ["OfflineModelConfig", "build_offline_model", "record_texts"]
 
@@ -129,14 +129,9 @@ def build_offline_model(texts: Iterable[str], out_dir: str | os.PathLike, config
     model = LlamaForCausalLM(model_config)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
 
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    os.makedirs(parent, exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".offline-model-", dir=parent)
-    try:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    def write(folder: str) -> None:
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    atomic_dir(out_dir, write)
     return out_dir

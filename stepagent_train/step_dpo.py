@@ -104,7 +104,7 @@ from wrappers.metrics import resolve_metric
 from .batching import IGNORE_INDEX, answer_token_logprobs, collate
 from .checkpoint import (
     CHECKPOINTS, TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, read_trainer_state, truncate_jsonl,
-    write_checkpoint,
+    write_checkpoint, write_json,
 )
 from .offline_model import OfflineModelConfig
 from .policies import HFPolicy, load_model
@@ -667,7 +667,7 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
                           batch_size=config.generation_batch_size)
         result = asdict(evaluate_policy(policy, config.env, "dev", f"cycle-{cycle}", config.dev_episodes, config.num_envs,
                                         config.env_kwargs_dict(), show_progress=show_progress))
-        _write_json(path, {"cycle": cycle, "dev": result})
+        write_json(path, {"cycle": cycle, "dev": result})
         return result
 
     initial_dev = evaluate_dev(0) if config.eval_initial and resume_from is None else _cached_dev(out, 0)
@@ -684,7 +684,7 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
         append_jsonl(metrics_path, {"event": "cycle", "step": state["step"], "cycle": cycle, "pairs": num_pairs,
                                     "agreement": inspection["agreement"], "dev": dev,
                                     "positions": inspection["positions"], "seconds": seconds})
-        _write_json(_cycle_file(out, cycle, "report.json"), report)
+        write_json(_cycle_file(out, cycle, "report.json"), report)
         cycles.append(report)
         _keep_best(out, config, initial_dev, cycles)
 
@@ -769,7 +769,7 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
                                   for c in cycles},
         "stopped_early": stopped,
     }
-    _write_json(os.path.join(out, SUMMARY_FILE), summary)
+    write_json(os.path.join(out, SUMMARY_FILE), summary)
     return summary
 
 
@@ -787,10 +787,10 @@ def _cycle_data(model, accelerator, tokenizer, builder, records, config, cycle, 
     pairs, inspection = inspect_steps(policy, records, config, cycle, show_progress)
     reference_logprobs(model, pairs, pad, config.generation_batch_size // 4 or 1, config.shared_prompt, show_progress)
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    _write_json(_cycle_file(config.output_dir, cycle, "inspection.json"), inspection)
+    write_json(_cycle_file(config.output_dir, cycle, "inspection.json"), inspection)
     if config.write_pairs:
         export_pairs(pairs, _cycle_file(config.output_dir, cycle, "pairs.jsonl"), None if builder.chat else tokenizer.eos_token)
-    _write_json(path, {"cycle": cycle, "pairs": [asdict(p) for p in pairs]})  # last: its presence means the cycle's data is whole
+    write_json(path, {"cycle": cycle, "pairs": [asdict(p) for p in pairs]})  # last: its presence means the cycle's data is whole
     return pairs, inspection
 
 
@@ -896,7 +896,7 @@ def _keep_best(out: str, config: StepAgentConfig, initial_dev: dict | None, cycl
     tmp, old = os.path.join(out, f".best-tmp{os.getpid()}"), os.path.join(out, f".best-old{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(cycles[-1]["checkpoint"], tmp, ignore=shutil.ignore_patterns(TRAINER_DIR))
-    _write_json(os.path.join(tmp, "best.json"), {"cycle": cycles[-1]["cycle"], "dev": cycles[-1]["dev"]})
+    write_json(os.path.join(tmp, "best.json"), {"cycle": cycles[-1]["cycle"], "dev": cycles[-1]["dev"]})
     if os.path.exists(target):
         os.replace(target, old)
     os.replace(tmp, target)
@@ -917,9 +917,3 @@ def _read_json(path: str):
         return json.load(f)
 
 
-def _write_json(path: str, data) -> None:
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2)
-    os.replace(tmp, path)
