@@ -59,3 +59,20 @@ def hotpot_sample():
     if path is None or not path.exists():
         pytest.skip("real HotpotQA sample absent: set STEPAGENT_SHARED_DATA to the shared/data folder")
     return path
+
+
+#: The smallest offline model the trainer tests build (seconds to train on CPU).
+TINY_MODEL = dict(vocab_size=400, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory) -> str:
+    """Four StepShop-v0 expert episodes (train split, seed 0) as trajectory records."""
+    import gymnasium as gym
+
+    import stepagent_envs  # noqa: F401
+    from stepagent_train.collect import collect_expert
+
+    path = tmp_path_factory.mktemp("demos") / "demos.jsonl"
+    collect_expert(gym.make("StepShop-v0", split="train"), path, 4, seed=0, show_progress=False)
+    return str(path)

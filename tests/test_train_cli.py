@@ -16,8 +16,10 @@ from stepagent_train.demo import DemoConfig, run_demo  # noqa: E402
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts  # noqa: E402
 from wrappers import read_trajectories  # noqa: E402
 
+from conftest import TINY_MODEL  # noqa: E402
+
 torch.set_num_threads(1)
-TINY = OfflineModelConfig(vocab_size=400, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
+TINY = OfflineModelConfig(**TINY_MODEL)
 
 
 @pytest.fixture(scope="module")

@@ -22,15 +22,10 @@ from stepagent_train.policies import HFPolicy, load_model  # noqa: E402
 from stepagent_train.prompts import PromptBuilder, PromptConfig, examples_from_record  # noqa: E402
 from stepagent_train.sft import SFTConfig, batch_schedule, sft_loss, train_sft  # noqa: E402
 
+from conftest import TINY_MODEL  # noqa: E402
+
 torch.set_num_threads(1)
-TINY = OfflineModelConfig(vocab_size=400, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
-
-
-@pytest.fixture(scope="module")
-def demos(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demos") / "demos.jsonl"
-    collect_expert(gym.make("StepShop-v0", split="train"), path, 4, seed=0, show_progress=False)
-    return str(path)
+TINY = OfflineModelConfig(**TINY_MODEL)
 
 
 @pytest.fixture(scope="module")

@@ -11,13 +11,11 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
-import gymnasium as gym  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 import stepagent_envs  # noqa: E402,F401
 import stepagent_train.step_dpo as step_dpo  # noqa: E402
 from stepagent_train.batching import IGNORE_INDEX  # noqa: E402
-from stepagent_train.collect import collect_expert  # noqa: E402
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts  # noqa: E402
 from stepagent_train.policies import load_model  # noqa: E402
 from stepagent_train.prompts import PromptBuilder, PromptConfig, examples_from_record  # noqa: E402
@@ -27,15 +25,10 @@ from stepagent_train.step_dpo import (  # noqa: E402
 )
 from wrappers import read_trajectories  # noqa: E402
 
+from conftest import TINY_MODEL  # noqa: E402
+
 torch.set_num_threads(1)
-TINY = OfflineModelConfig(vocab_size=400, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
-
-
-@pytest.fixture(scope="module")
-def demos(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demos") / "demos.jsonl"
-    collect_expert(gym.make("StepShop-v0", split="train"), path, 4, seed=0, show_progress=False)
-    return str(path)
+TINY = OfflineModelConfig(**TINY_MODEL)
 
 
 @pytest.fixture(scope="module")
