@@ -83,45 +83,37 @@ def speed(args, make) -> None:
         generation[task] = time.perf_counter() - start
         sequences.append((task_id, list(generated.actions)))
 
-    def ours(env):
+    def timed(prepare, step):
+        """A run: ``prepare(task_id)`` (not timed), then ``step`` on each action (timed)."""
         def run(task_id, actions):
-            env.reset(options={"task_id": task_id})
+            prepare(task_id)
             start = time.perf_counter()
             for action in actions:
-                env.step(action)
+                step(action)
             return time.perf_counter() - start
         return run
 
+    def ours(env):
+        return timed(lambda task_id: env.reset(options={"task_id": task_id}), env.step)
+
+    def loaded(engine_or_env):
+        """``prepare`` for an object with the engine's ``load(task, variation, simplifications)``."""
+        def load(task_id):
+            task, _, variation = task_id.rpartition("/")
+            engine_or_env.load(task, int(variation), "easy")
+        return load
+
     official = ScienceWorldEnv("", envStepLimit=10**6)
-
-    def official_run(task_id, actions):
-        task, _, variation = task_id.rpartition("/")
-        official.load(task, int(variation), "easy")
-        start = time.perf_counter()
-        for action in actions:
-            official.step(action)
-        return time.perf_counter() - start
-
+    official_run = timed(loaded(official), official.step)
     engine = Engine(heap_mb=args.heap_mb)
-
-    def engine_run(task_id, actions):
-        task, _, variation = task_id.rpartition("/")
-        engine.load(task, int(variation), "easy")
-        start = time.perf_counter()
-        for action in actions:
-            engine.step(action)
-        return time.perf_counter() - start
-
+    engine_run = timed(loaded(engine), engine.step)
     legacy = Engine(heap_mb=args.heap_mb)
 
-    def legacy_run(task_id, actions):
-        task, _, variation = task_id.rpartition("/")
-        legacy.load(task, int(variation), "easy")
+    def legacy_step(action):
         server = legacy._server
-        start = time.perf_counter()
-        for action in actions:
-            server.step(action), server.getScore(), server.getCompleted(), server.getNumMoves()
-        return time.perf_counter() - start
+        return server.step(action), server.getScore(), server.getCompleted(), server.getNumMoves()
+
+    legacy_run = timed(loaded(legacy), legacy_step)
 
     listing = make(task=list(args.tasks), valid_actions=True)
     total = sum(len(actions) for _, actions in sequences)
