@@ -9,6 +9,7 @@ from __future__ import annotations
 import string
 import unicodedata
 
+import gymnasium as gym
 from gymnasium import spaces
 
 #: Printable ASCII plus newline and tab: every observation and action fits it.
@@ -36,6 +37,18 @@ class ExpertUnavailable(RuntimeError):
     Envs raise it from ``expert_action()`` rather than guess; the expert-step
     wrapper then pays no step reward for that step.
     """
+
+
+class TextEnv(gym.Env):
+    """Base of the contract envs: ``render_mode="ansi"`` renders the current observation
+    (subclasses keep it in ``self._obs``)."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def render(self):
+        if self.render_mode == "ansi":
+            return self._obs
+        return None
 
 
 def text_space(max_length: int) -> spaces.Text:

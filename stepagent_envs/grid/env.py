@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 
-from ..contract import ExpertUnavailable, text_space, to_charset
+from ..contract import ExpertUnavailable, TextEnv, text_space, to_charset
 from .babyai_expert import BotAdvisor, vanished_targets
 from .levels import (MINIGRID_LEVELS, SPLITS, check_level, make_engine, parse_task_id, reset_engine,
                      task_id)
@@ -16,7 +15,7 @@ ACTION_MAX_LENGTH = 64
 USAGE = f"use one of: {', '.join(ACTIONS)}"
 
 
-class StepGridEnv(gym.Env):
+class StepGridEnv(TextEnv):
     """MiniGrid and BabyAI (Chevalier-Boisvert et al., 2018, 2019) in words: the
     door-and-key, lava and instruction worlds of LLM4Teach (Zhou et al., 2023),
     over the real ``minigrid`` engine.
@@ -92,7 +91,6 @@ class StepGridEnv(gym.Env):
     it), or a state the bot cannot plan from.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, level: str = "MiniGrid-DoorKey-5x5", split: str = "train", max_steps: int | None = None,
                  render_mode: str | None = None):
@@ -168,11 +166,6 @@ class StepGridEnv(gym.Env):
         self._view = self._describe(obs["image"])
         self._obs = to_charset(" ".join(lines) + "\n" + self._view, OBS_MAX_LENGTH)
         return self._obs, reward, bool(terminated), bool(truncated), self._info()
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self._obs
-        return None
 
     def task_ids(self) -> list[str]:
         """The ids of every task of the split, in seed order (for ``reset(options={"task_id": ...})``)."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-import gymnasium as gym
 
-from ..contract import text_space, to_charset
+from ..contract import TextEnv, text_space, to_charset
 from ..shared_data import SharedDataEnv
 from .corpus import Page
 from .data import SPLITS, Question, title_key
@@ -37,7 +36,7 @@ class HotpotState:
     answer: str | None = None  #: the finish answer; set once the episode has ended
 
 
-class StepHotpotEnv(SharedDataEnv, gym.Env):
+class StepHotpotEnv(SharedDataEnv, TextEnv):
     """HotpotQA (Yang et al., 2018) with ReAct's tools (Yao et al., 2023): answer a
     multi-hop question by searching pages, looking up keywords and finishing.
 
@@ -114,7 +113,6 @@ class StepHotpotEnv(SharedDataEnv, gym.Env):
     answer; see :mod:`.expert`.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
     _shared_attrs = ("questions", "corpus")  # loaded once per process, never pickled
 
     def __init__(self, split: str | None = None, data_path: str | None = None, corpus: str = "local",
@@ -193,11 +191,6 @@ class StepHotpotEnv(SharedDataEnv, gym.Env):
                 return self._invalid("there is no page to look up in yet (search for one first)")
             return self._lookup(arg)
         return self._finish(arg)
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self._obs
-        return None
 
     def task_ids(self) -> list[str]:
         """The ids of every question the env draws from, in file order (for ``reset(options={"task_id": ...})``)."""

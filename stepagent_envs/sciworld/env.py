@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 
-from ..contract import text_space, to_charset
+from ..contract import TextEnv, text_space, to_charset
 from .engine import NO_MATCH, Engine, EngineError, option_count
 from .gold import GoldPath, cached_gold, generate_gold
 from .tasks import SIMPLIFICATIONS, needs_electrical_actions, task_names
@@ -14,7 +13,7 @@ ACTION_MAX_LENGTH = 512
 SPLITS = ("train", "dev", "test")
 
 
-class StepSciWorldEnv(gym.Env):
+class StepSciWorldEnv(TextEnv):
     """ScienceWorld (Wang et al., 2022): 30 elementary-science tasks (boil water, grow a
     plant, build a circuit, ...) in a simulated house, played in text.
 
@@ -99,7 +98,6 @@ class StepSciWorldEnv(gym.Env):
     commands (DESIGN.md, Branching).
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, task: str | list[str] = "all", split: str = "train", simplifications: str = "easy",
                  valid_actions: bool = True, heap_mb: int = 512, java: str | None = None,
@@ -216,11 +214,6 @@ class StepSciWorldEnv(gym.Env):
         self._valid = self._engine.valid_actions() if self.list_valid_actions and not terminated else []
         self._obs = to_charset(result.observation, OBS_MAX_LENGTH)
         return self._obs, reward, terminated, False, self._info(won=bool(result.completed and not failed), exact=exact)
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self._obs
-        return None
 
     def close(self):
         if self._engine is not None:

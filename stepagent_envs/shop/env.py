@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-import gymnasium as gym
 
-from ..contract import text_space, to_charset
+from ..contract import TextEnv, text_space, to_charset
 from ..shared_data import SharedDataEnv
 from .data import SPLITS, Goal, Product
 from .reward import purchase_reward
@@ -39,7 +38,7 @@ class ShopState:
     selected: dict[str, str] = field(default_factory=dict)  #: option name -> value
 
 
-class StepShopEnv(SharedDataEnv, gym.Env):
+class StepShopEnv(SharedDataEnv, TextEnv):
     """WebShop (Yao et al., 2022) in text mode: search for a product, open it,
     choose its options and buy it.
 
@@ -93,7 +92,6 @@ class StepShopEnv(SharedDataEnv, gym.Env):
     The oracle ``expert_action()`` plans from any state; see :mod:`.expert`.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
     _shared_attrs = ("shop", "goals")  # loaded once per process, never pickled
 
     def __init__(self, split: str = "train", data_dir: str | None = None, goals: str = "synthetic",
@@ -166,11 +164,6 @@ class StepShopEnv(SharedDataEnv, gym.Env):
             return self._buy()
         self.state = self._after_click(target)
         return self._moved()
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self._obs
-        return None
 
     def task_ids(self) -> list[str]:
         """The ids of every goal of the split, in split order (for ``reset(options={"task_id": ...})``)."""

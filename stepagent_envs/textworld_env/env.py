@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 
-from ..contract import ExpertUnavailable, text_space, to_charset
+from ..contract import ExpertUnavailable, TextEnv, text_space, to_charset
 from .engine import MAX_COMMAND_BYTES, TextWorldGame
 from .presets import DEFAULT_NUM_GAMES, SPLITS, game_spec, split_seeds
 from .store import ensure_games, game_files
@@ -18,7 +17,7 @@ _SESSION_VERBS = frozenset({"save", "restore", "restart", "quit", "q", "script",
 _CHAINING = (".", ",", ";", " then ")
 
 
-class StepTextWorldEnv(gym.Env):
+class StepTextWorldEnv(TextEnv):
     """TextWorld (Cote et al., 2018) text games generated with the ``textworld`` package,
     played on its Z-machine, with textworld's winning policy as the expert.
 
@@ -93,7 +92,6 @@ class StepTextWorldEnv(gym.Env):
     game and the commands played, and replay them on a fresh Z-machine.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, split: str = "train", game: str = "custom", difficulty: str = "medium",
                  settings: dict | None = None, num_games: int | None = None, valid_actions: bool = True,
@@ -157,11 +155,6 @@ class StepTextWorldEnv(gym.Env):
         self._obs = to_charset(text, OBS_MAX_LENGTH)
         reward = (self._engine.points - points) / self._engine.max_points
         return self._obs, float(reward), self._done, False, self._info()
-
-    def render(self):
-        if self.render_mode == "ansi":
-            return self._obs
-        return None
 
     def close(self):
         if self._engine is not None:
