@@ -5,13 +5,19 @@ split is played once, in order, so two runs evaluate the same episodes.
 Step agreement is the fraction of steps where the agent's action equals the
 expert's action for the same state (the expert-step ``exact`` metric:
 case, whitespace and bracket spacing ignored).
+
+Success rate and mean score come with a 95% percentile-bootstrap interval over
+tasks (:func:`bootstrap_ci`: 2,000 resamples of the episodes, seeded), so two
+agents are compared by intervals, never by one number.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
 
 import gymnasium as gym
 from tqdm import tqdm
@@ -53,12 +59,60 @@ class ExpertAgent:
 
 @dataclass
 class EvalResult:
+    """An agent's figures on the first ``episodes`` tasks of a split.
+
+    Attributes:
+        agent: The agent's name.
+        episodes: Tasks played.
+        success_rate: Fraction of tasks won.
+        mean_score: Mean final ``info["score"]``.
+        step_agreement: Fraction of steps whose action equals the expert's (``exact``).
+        steps: Steps played in all.
+        score_ci95: 95% bootstrap interval of the mean score over tasks, ``[low, high]``.
+        success_ci95: 95% bootstrap interval of the success rate over tasks.
+    """
+
     agent: str
     episodes: int
     success_rate: float
     mean_score: float
     step_agreement: float
     steps: int
+    score_ci95: list[float] = field(default_factory=lambda: [float("nan")] * 2)
+    success_ci95: list[float] = field(default_factory=lambda: [float("nan")] * 2)
+
+    @classmethod
+    def from_episodes(cls, agent: str, wins: Sequence[bool], scores: Sequence[float], agree: int, steps: int) -> EvalResult:
+        """The result of per-episode outcomes, with their bootstrap intervals."""
+        n = len(scores)
+        if n == 0 or len(wins) != n:
+            raise ValueError(f"need one win flag per score and at least one episode, got {len(wins)} and {n}")
+        wins_f = [float(bool(w)) for w in wins]
+        return cls(agent, n, sum(wins_f) / n, float(sum(scores)) / n, agree / max(steps, 1), steps,
+                   bootstrap_ci(scores), bootstrap_ci(wins_f))
+
+
+def bootstrap_ci(values: Sequence[float], confidence: float = 0.95, resamples: int = 2000, seed: int = 0) -> list[float]:
+    """Percentile-bootstrap interval of the mean of ``values`` (resampling the values, e.g. tasks).
+
+    Args:
+        values: One figure per task (at least one).
+        confidence: Coverage of the interval, in (0, 1).
+        resamples: Bootstrap resamples.
+        seed: Seed of the resampling, so the same values give the same interval.
+
+    Returns:
+        ``[low, high]``.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    data = np.asarray(values, dtype=float)
+    if data.size == 0:
+        raise ValueError("bootstrap_ci needs at least one value")
+    rng = np.random.default_rng(seed)
+    means = data[rng.integers(0, data.size, size=(resamples, data.size))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    return [float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))]
 
 
 def evaluate(env: gym.Env, agent: Agent, name: str, episodes: int | None = None, show_progress: bool = True) -> EvalResult:
@@ -76,8 +130,8 @@ def evaluate(env: gym.Env, agent: Agent, name: str, episodes: int | None = None,
         if episodes < 1:
             raise ValueError(f"episodes must be >= 1, got {episodes}")
         ids = ids[:episodes]
-    wins = agree = steps = 0
-    total_score = 0.0
+    wins, scores = [], []
+    agree = steps = 0
     for tid in tqdm(ids, desc=f"eval {name}", disable=not show_progress, leave=False):
         obs, info = env.reset(options={"task_id": tid})
         done = False
@@ -88,19 +142,24 @@ def evaluate(env: gym.Env, agent: Agent, name: str, episodes: int | None = None,
             steps += 1
             obs, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated
-        wins += bool(info["won"])
-        total_score += float(info["score"])
-    n = len(ids)
-    return EvalResult(name, n, wins / n, total_score / n, agree / max(steps, 1), steps)
+        wins.append(bool(info["won"]))
+        scores.append(float(info["score"]))
+    return EvalResult.from_episodes(name, wins, scores, agree, steps)
 
 
 def format_table(results: list[EvalResult]) -> str:
-    """A plain-text table of results."""
-    head = f"{'agent':<10} {'episodes':>8} {'success':>8} {'score':>7} {'step agree':>10} {'steps':>7}"
+    """A plain-text table of results, success and score with their 95% intervals over tasks."""
+    head = (f"{'agent':<10} {'episodes':>8} {'success':>7} {'95% CI':>14} {'score':>7} {'95% CI':>14} "
+            f"{'step agree':>10} {'steps':>7}")
     rows = [head, "-" * len(head)]
     for r in results:
-        rows.append(f"{r.agent:<10} {r.episodes:>8} {r.success_rate:>8.3f} {r.mean_score:>7.3f} {r.step_agreement:>10.3f} {r.steps:>7}")
+        rows.append(f"{r.agent:<10} {r.episodes:>8} {r.success_rate:>7.3f} {_interval(r.success_ci95):>14} "
+                    f"{r.mean_score:>7.3f} {_interval(r.score_ci95):>14} {r.step_agreement:>10.3f} {r.steps:>7}")
     return "\n".join(rows)
+
+
+def _interval(bounds: Sequence[float]) -> str:
+    return f"[{bounds[0]:.3f}, {bounds[1]:.3f}]"
 
 
 def as_dicts(results: list[EvalResult]) -> list[dict]:

@@ -68,7 +68,7 @@ def _dataclass_arguments(parser: argparse.ArgumentParser, cls) -> None:
         flag = "--" + f.name.replace("_", "-")
         required = f.default is dataclasses.MISSING
         help_text = f.metadata["help"] + ("" if required else f" (default: {f.default})")
-        if f.type == "bool":
+        if f.type in ("bool", "bool | None"):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:
             parser.add_argument(flag, type=_parse_type(f.type), required=required, default=None if required else f.default, help=help_text)
@@ -160,10 +160,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``demo`` options (shared with ``stepagent demo``)."""
     from .demo import DemoConfig
 
-    for f in dataclasses.fields(DemoConfig):
-        flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata["help"] + f" (default: {f.default})"
-        parser.add_argument(flag, type=_parse_type(f.type), default=f.default, help=help_text)
+    _dataclass_arguments(parser, DemoConfig)
 
 
 def run_demo_from_args(args: argparse.Namespace) -> int:

@@ -66,11 +66,8 @@ def result_from_records(records: list[dict], name: str) -> EvalResult:
         raise ValueError("no records to evaluate")
     steps = [s for r in records for s in r["steps"]]
     agree = sum(exact_match(s["action"], s["expert_action"]) for s in steps if s["expert_action"] is not None)
-    n = len(records)
-    return EvalResult(
-        name, n, sum(bool(r["won"]) for r in records) / n, sum(float(r["score"]) for r in records) / n,
-        agree / max(len(steps), 1), len(steps),
-    )
+    return EvalResult.from_episodes(name, [bool(r["won"]) for r in records], [float(r["score"]) for r in records],
+                                    agree, len(steps))
 
 
 def load_policy(spec: PolicySpec) -> Policy:
@@ -113,23 +110,37 @@ def evaluate_policy(policy: Policy, env_id: str, split: str, name: str, episodes
 
 
 def inspect_policy(policy: Policy, env_id: str, split: str, episodes: int | None = None, num_envs: int = 16,
-                   env_kwargs: dict | None = None, show_progress: bool = True) -> tuple[float, int]:
-    """Step agreement with the expert along the expert's own path (StepAgent's inspection).
+                   env_kwargs: dict | None = None, show_progress: bool = True) -> dict:
+    """Step agreement with the expert along the expert's own path (StepAgent's inspection), per step kind.
 
     The expert's actions are executed; at each of its states the policy's action
     is compared with the expert's (``exact``). Unlike :func:`evaluate_policy`,
     a policy that leaves the path early is still scored on every later step.
+    A step's kind is the env's ``action_kind(expert_action, observation)`` where
+    the env defines one (StepShop-v0: search, click product, click option, buy
+    now, navigate), else the expert action's verb (the text before ``[``).
 
     Returns:
-        ``(agreement, steps)``.
+        ``{"step_agreement", "steps", "by_kind": {kind: {"agreement", "steps"}}}``.
     """
     envs = [gym.make(env_id, split=split, **(env_kwargs or {})) for _ in range(num_envs)]
     specs = [{"seed": None, "options": {"task_id": tid}} for tid in _task_ids(envs[0], episodes)]
+    kind_of = getattr(type(envs[0].unwrapped), "action_kind", None) or _verb
     records = rollout(policy, envs, specs, follow="expert", show_progress=show_progress)
     for env in envs:
         env.close()
     steps = [s for r in records for s in r["steps"]]
-    return sum(exact_match(s["action"], s["expert_action"]) for s in steps) / max(len(steps), 1), len(steps)
+    by_kind: dict[str, list[float]] = {}
+    for s in steps:
+        by_kind.setdefault(kind_of(s["expert_action"], s["observation"]), []).append(exact_match(s["action"], s["expert_action"]))
+    return {"step_agreement": sum(v for k in by_kind.values() for v in k) / max(len(steps), 1), "steps": len(steps),
+            "by_kind": {k: {"agreement": sum(v) / len(v), "steps": len(v)} for k, v in by_kind.items()}}
+
+
+def _verb(action: str, observation: str) -> str:
+    """A step kind for envs without ``action_kind``: the action's verb (``search``, ``click``, ``go``...)."""
+    verb = action.split("[", 1)[0].strip()
+    return (verb.split() or ["(empty)"])[0].lower()
 
 
 def evaluate_spec(spec: PolicySpec, env_id: str, split: str, episodes: int | None = None, num_envs: int = 16,

@@ -111,6 +111,9 @@ class Prompt:
         text: The rendered prompt text (plain format, or the chat template's output).
         input_ids: The prompt's token ids; empty without a tokenizer.
         chat: Whether ``text`` came from a chat template.
+        valid_actions: The candidate actions of this state (``info["valid_actions"]``;
+            empty where the action space is open). Not shown in the prompt text: a
+            ranking policy scores each of them as an answer.
     """
 
     task: str
@@ -120,6 +123,7 @@ class Prompt:
     text: str
     input_ids: list[int]
     chat: bool
+    valid_actions: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.input_ids) if self.input_ids else len(self.text) // _CHARS_PER_TOKEN
@@ -151,15 +155,22 @@ class PromptBuilder:
             self.chat = True  # an HTTP chat endpoint renders the messages itself
 
     # -- prompts ---------------------------------------------------------------
-    def build(self, task: str, history: Sequence[Turn], observation: str) -> Prompt:
+    def build(self, task: str, history: Sequence[Turn], observation: str,
+              valid_actions: Sequence[str] | None = None) -> Prompt:
         """The prompt for acting on ``observation`` after ``history``, within the token budget.
 
         Args:
             task: The instruction (``info["task"]``); always kept whole.
             history: Past (observation, action) turns of the episode, oldest first.
             observation: The observation to act on.
+            valid_actions: The state's candidate actions (``info["valid_actions"]``), carried
+                in :attr:`Prompt.valid_actions` for policies that rank them.
         """
-        history = list(history)
+        prompt = self._fit(task, list(history), observation)
+        prompt.valid_actions = list(valid_actions or [])
+        return prompt
+
+    def _fit(self, task: str, history: list[Turn], observation: str) -> Prompt:
         if self.config.max_turns is not None:
             history = history[len(history) - self.config.max_turns :] if self.config.max_turns else []
         budget = self.config.max_prompt_tokens
@@ -279,8 +290,9 @@ class PromptBuilder:
 def examples_from_record(builder: PromptBuilder, record: dict) -> list[tuple[Prompt, str]]:
     """The (prompt, action) pair of every step of a trajectory record (DESIGN.md format).
 
-    Step ``t``'s prompt is built from the record's task, steps ``0..t-1`` and
-    step ``t``'s observation: exactly what a rollout gave the policy then.
+    Step ``t``'s prompt is built from the record's task, steps ``0..t-1``,
+    step ``t``'s observation and its ``valid_actions`` (when recorded): exactly
+    what a rollout gave the policy then.
 
     Args:
         builder: The prompt builder.
@@ -289,6 +301,7 @@ def examples_from_record(builder: PromptBuilder, record: dict) -> list[tuple[Pro
     history: list[Turn] = []
     examples = []
     for step in record["steps"]:
-        examples.append((builder.build(record["task"], history, step["observation"]), step["action"]))
+        examples.append((builder.build(record["task"], history, step["observation"], step.get("valid_actions")),
+                         step["action"]))
         history.append((step["observation"], step["action"]))
     return examples

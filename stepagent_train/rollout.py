@@ -71,7 +71,7 @@ def rollout(policy: Policy, envs: Sequence[gym.Env] | gym.vector.SyncVectorEnv, 
         wrapped.append(RecordTrajectories(env, out, fsync=False))
 
     queue = list(enumerate(episodes))[::-1]
-    # Per env: [episode index, task, history, observation], or None when idle.
+    # Per env: [episode index, task, history, observation, valid actions], or None when idle.
     slots: list[list | None] = [None] * len(wrapped)
     finished: list[int] = []  # episode indices in the order their records were written
     with tqdm(total=len(episodes), desc="rollout", disable=not show_progress) as bar:
@@ -80,11 +80,11 @@ def rollout(policy: Policy, envs: Sequence[gym.Env] | gym.vector.SyncVectorEnv, 
                 if slots[k] is None and queue:
                     index, spec = queue.pop()
                     obs, info = env.reset(seed=spec.get("seed"), options=spec.get("options"))
-                    slots[k] = [index, info.get("task", ""), [], obs]
+                    slots[k] = [index, info.get("task", ""), [], obs, info.get("valid_actions") or []]
             live = [k for k in range(len(wrapped)) if slots[k] is not None]
             if not live:
                 break
-            prompts = [policy.builder.build(slots[k][1], slots[k][2], slots[k][3]) for k in live]
+            prompts = [policy.builder.build(slots[k][1], slots[k][2], slots[k][3], slots[k][4]) for k in live]
             actions = policy.act(prompts)
             for k, action in zip(live, actions):
                 slot = slots[k]
@@ -92,6 +92,7 @@ def rollout(policy: Policy, envs: Sequence[gym.Env] | gym.vector.SyncVectorEnv, 
                 history: list[Turn] = slot[2]
                 history.append((slot[3], info["expert_action"] if follow == "expert" else action))
                 slot[3] = obs
+                slot[4] = info.get("valid_actions") or []
                 if terminated or truncated:
                     finished.append(slot[0])
                     slots[k] = None

@@ -37,6 +37,8 @@ from .batching import IGNORE_INDEX, answer_token_logprobs, collate, encode_examp
 from .checkpoint import (
     TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, read_trainer_state, truncate_jsonl, write_checkpoint,
 )
+from .device import make_accelerator
+from .models import DEFAULT_MODEL, add_lora, check_model_name, is_tiny
 from .offline_model import OfflineModelConfig, build_offline_model, record_texts
 from .policies import load_model
 from .prompts import PromptBuilder, PromptConfig, examples_from_record
@@ -46,7 +48,7 @@ __all__ = ["SFTConfig", "batch_schedule", "sft_loss", "train_sft"]
 METRICS_FILE = "metrics.jsonl"
 BASE_MODEL_DIR = "base-model"
 # Fields a resumed run must share with the run it continues (they fix the data order and the model).
-_RESUME_KEYS = ("train_file", "model", "lora", "batch_size", "grad_accum_steps", "seed", "max_prompt_tokens", "max_turns")
+_RESUME_KEYS = ("train_file", "model", "lora", "lora_target_modules", "batch_size", "grad_accum_steps", "seed", "max_prompt_tokens", "max_turns")
 
 
 @dataclass
@@ -55,8 +57,9 @@ class SFTConfig:
 
     train_file: str = field(metadata={"help": "trajectory records (JSON Lines) to imitate, e.g. from stepagent-collect"})
     output_dir: str = field(metadata={"help": "run folder: checkpoints/, metrics.jsonl, base-model/ (offline model)"})
-    model: str | None = field(default=None, metadata={"help": "hub id or path of the model; None builds the offline default model from train_file"})
-    lora: bool = field(default=False, metadata={"help": "train a LoRA adapter instead of all weights"})
+    model: str = field(default=DEFAULT_MODEL, metadata={"help": "model to fine-tune: smollm2-135m (pretrained, the default), tiny (built from train_file, for tests), a hub id org/name or a folder"})
+    lora: bool | None = field(default=None, metadata={"help": "train a LoRA adapter instead of all weights (None: LoRA for a pretrained model, all weights for tiny)"})
+    lora_target_modules: str = field(default="all-linear", metadata={"help": "modules a new LoRA adapter wraps: all-linear or a comma list such as q_proj,k_proj,v_proj,o_proj"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
     lora_dropout: float = field(default=0.0, metadata={"help": "dropout on the LoRA branch"})
@@ -102,8 +105,13 @@ class SFTConfig:
         if self.mixed_precision not in ("no", "bf16", "fp16"):
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
         PromptConfig(max_prompt_tokens=self.max_prompt_tokens, max_turns=self.max_turns)  # validates both
+        check_model_name(self.model)
         if not os.path.isfile(self.train_file):
             raise ValueError(f"train_file {self.train_file!r} does not exist; record demos with stepagent-collect first")
+
+    def use_lora(self) -> bool:
+        """Whether a LoRA adapter is trained (``lora``, or by default: for every model but ``tiny``)."""
+        return not is_tiny(self.model) if self.lora is None else self.lora
 
     def prompt_config(self) -> PromptConfig:
         return PromptConfig(max_prompt_tokens=self.max_prompt_tokens, max_turns=self.max_turns)
@@ -182,12 +190,10 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
 
     Args:
         config: The run's settings.
-        offline_config: Sizes of the offline default model, built when ``config.model`` is None.
+        offline_config: Sizes of the offline model, built when ``config.model`` is ``tiny``.
         show_progress: Show a progress bar over optimizer steps.
     """
-    from accelerate import Accelerator
-
-    accelerator = Accelerator(mixed_precision=config.mixed_precision)
+    accelerator = make_accelerator(config.mixed_precision)
     os.makedirs(config.output_dir, exist_ok=True)
     records = read_trajectories(config.train_file)
     if not records:
@@ -201,14 +207,10 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
         model, tokenizer, _ = load_model(resume_from, trainable=True)
     else:
         state = {"step": 0}
-        base = config.model or _offline_base(config, records, offline_config, accelerator)
+        base = _offline_base(config, records, offline_config, accelerator) if is_tiny(config.model) else config.model
         model, tokenizer, _ = load_model(base)
-        if config.lora:
-            from peft import LoraConfig, get_peft_model
-
-            lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                              target_modules="all-linear", task_type="CAUSAL_LM")
-            model = get_peft_model(model, lora)
+        if config.use_lora():
+            model = add_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
     model.train()
 
     builder = PromptBuilder(tokenizer, config.prompt_config())

@@ -10,9 +10,10 @@ The run, top to bottom (:func:`train_stepagent`):
    ``demo_episodes`` oracle episodes of the env's train split collected into
    ``<output_dir>/demos.jsonl`` when ``train_file`` is None. The policy is
    ``model`` (an SFT checkpoint, an SFT run folder, a model folder or a hub id),
-   or, when ``model`` is None, SFT is run first on the demonstrations with the
-   offline default model (:func:`~stepagent_train.sft.train_sft`, all weights,
-   ``sft_steps`` steps, into ``<output_dir>/sft``). With ``lora`` the StepAgent
+   or, when ``model`` is None, SFT is run first on the demonstrations from
+   ``sft_model`` (:func:`~stepagent_train.sft.train_sft`: a LoRA adapter on the
+   pretrained default, all weights for ``tiny``; ``sft_steps`` steps, into
+   ``<output_dir>/sft``). With ``lora`` the StepAgent
    stage trains a LoRA adapter (a fresh one over a full model; an adapter
    checkpoint keeps training its own adapter). The starting policy is
    evaluated on the dev split (``eval_initial``) so that "best" can be "no
@@ -59,7 +60,7 @@ The run, top to bottom (:func:`train_stepagent`):
    With ``shared_prompt`` each pair is one row ``[prompt | chosen | rejected]``
    with a custom attention mask (the rejected answer sees the prompt, not the
    chosen answer) and explicit position ids, so the prompt, usually most of
-   the tokens, is run once for both answers (:func:`collate_pairs`,
+   the tokens, is run once for both answers (:mod:`~stepagent_train.packing`,
    :func:`pair_logprobs`); otherwise (and automatically for attention kernels
    without custom masks, such as flash attention) two rows per pair.
 5. **Cycle end.** A checkpoint; the policy is evaluated greedily on the first
@@ -91,7 +92,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -101,18 +102,20 @@ from tqdm import tqdm
 from wrappers import read_trajectories
 from wrappers.metrics import resolve_metric
 
-from .batching import IGNORE_INDEX, answer_token_logprobs, collate
 from .checkpoint import (
     CHECKPOINTS, TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, read_trainer_state, truncate_jsonl,
     write_checkpoint, write_json,
 )
+from .device import make_accelerator
+from .models import DEFAULT_MODEL, add_lora, check_model_name
 from .offline_model import OfflineModelConfig
+from .packing import AnswerGroup, group_logprobs
 from .policies import HFPolicy, load_model
 from .prompts import PromptBuilder, PromptConfig, examples_from_record
 from .sft import METRICS_FILE, batch_schedule
 
 __all__ = [
-    "PairTokens", "StepAgentConfig", "StepPair", "collate_pairs", "export_pairs", "inspect_steps",
+    "PairTokens", "StepAgentConfig", "StepPair", "export_pairs", "inspect_steps",
     "pair_logprobs", "reference_logprobs", "reflection_step", "step_dpo_loss", "train_stepagent",
 ]
 
@@ -120,7 +123,7 @@ BEST_DIR = "best"
 SUMMARY_FILE = "summary.json"
 _SELECT = ("success_rate", "mean_score", "step_agreement")
 # Fields a resumed run must share with the run it continues: they fix the pairs and their order.
-_RESUME_KEYS = ("env", "env_kwargs", "train_file", "demo_episodes", "model", "lora", "trajectories",
+_RESUME_KEYS = ("env", "env_kwargs", "train_file", "demo_episodes", "model", "sft_model", "lora", "trajectories",
                 "steps_per_trajectory", "k", "temperature", "metric", "agree_threshold", "unique_pairs",
                 "batch_size", "grad_accum", "epochs", "seed", "max_prompt_tokens", "max_answer_tokens")
 
@@ -134,10 +137,11 @@ class StepAgentConfig:
     env_kwargs: str | None = field(default=None, metadata={"help": "further gym.make arguments as a JSON object, e.g. '{\"num_products\": 1000}'"})
     train_file: str | None = field(default=None, metadata={"help": "expert trajectory records (JSON Lines) to inspect; None collects demo_episodes oracle episodes into output_dir/demos.jsonl"})
     demo_episodes: int = field(default=200, metadata={"help": "oracle episodes collected on the train split when train_file is None"})
-    model: str | None = field(default=None, metadata={"help": "starting policy: SFT checkpoint or run folder, model folder or hub id; None runs SFT first with the offline default model"})
+    model: str | None = field(default=None, metadata={"help": "starting policy: SFT checkpoint or run folder, model folder or hub id; None runs SFT of sft_model first"})
+    sft_model: str = field(default=DEFAULT_MODEL, metadata={"help": "model SFT starts from when model is None: smollm2-135m (LoRA), tiny (all weights), a hub id or folder"})
     sft_steps: int = field(default=300, metadata={"help": "SFT optimizer steps when model is None"})
-    sft_learning_rate: float = field(default=3e-3, metadata={"help": "SFT peak learning rate when model is None (the offline model starts from scratch)"})
-    lora: bool = field(default=False, metadata={"help": "train a LoRA adapter in the StepAgent stage (an adapter checkpoint keeps training its adapter)"})
+    sft_learning_rate: float = field(default=1e-3, metadata={"help": "SFT peak learning rate when model is None (1e-3 suits LoRA on smollm2-135m; ~3e-3 for tiny from scratch)"})
+    lora: bool = field(default=False, metadata={"help": "put a new LoRA adapter on a full model for the StepAgent stage (an adapter checkpoint always keeps training its own adapter)"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank of a new adapter"})
     lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator of a new adapter"})
     cycles: int = field(default=2, metadata={"help": "inspection + reflection cycles"})
@@ -213,6 +217,7 @@ class StepAgentConfig:
             raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
         if self.max_prompt_tokens is not None:
             PromptConfig(max_prompt_tokens=self.max_prompt_tokens)  # validates it
+        check_model_name(self.sft_model)
         self.env_kwargs_dict()  # validates the JSON
         if self.train_file is not None and not os.path.isfile(self.train_file):
             raise ValueError(f"train_file {self.train_file!r} does not exist; record demos with stepagent-collect, "
@@ -382,76 +387,6 @@ def export_pairs(pairs: Sequence[StepPair], path: str | os.PathLike, eos_token: 
 
 
 # -- the forward and the loss --------------------------------------------------
-def _packed_mask_kind(model) -> str | None:
-    """How a custom 4D mask is passed to the model's attention: "bool" (sdpa), "float" (eager,
-    additive), or None when its kernel takes no custom mask (flash, flex): use two rows per pair."""
-    impl = getattr(getattr(model, "config", None), "_attn_implementation", None) or "eager"
-    return {"sdpa": "bool", "eager": "float"}.get(impl)
-
-
-def collate_pairs(pairs: Sequence[PairTokens], pad_id: int, mask: str = "bool") -> dict[str, torch.Tensor]:
-    """One row per pair: ``[prompt (left-padded) | chosen (right-padded) | rejected (right-padded)]``.
-
-    Position ids restart after the prompt for the rejected answer, and the 4D
-    attention mask is causal except that rejected tokens do not see chosen
-    tokens; so each answer is scored exactly as in its own sequence, while the
-    prompt is run once. Left-padding the prompts puts every answer at the same
-    columns, so only the last ``chosen_width + rejected_width + 1`` positions go
-    through the LM head (``logits_to_keep``).
-
-    Args:
-        pairs: The pairs.
-        pad_id: Padding token id.
-        mask: ``"bool"`` (True = attend; sdpa) or ``"float"`` (additive 0 / -inf-like; eager).
-
-    Returns:
-        ``input_ids``, ``position_ids``, ``attention_mask`` (``[B, 1, L, L]``),
-        ``chosen_labels`` ``[B, Cw]`` and ``rejected_labels`` ``[B, Rw]`` (``IGNORE_INDEX`` on padding).
-    """
-    size = len(pairs)
-    pw = max(len(p.prompt_ids) for p in pairs)
-    cw = max(len(p.chosen_ids) for p in pairs)
-    rw = max(len(p.rejected_ids) for p in pairs)
-    width = pw + cw + rw
-    ids = torch.full((size, width), pad_id, dtype=torch.long)
-    positions = torch.zeros((size, width), dtype=torch.long)
-    valid = torch.zeros((size, width), dtype=torch.bool)
-    chosen_labels = torch.full((size, cw), IGNORE_INDEX, dtype=torch.long)
-    rejected_labels = torch.full((size, rw), IGNORE_INDEX, dtype=torch.long)
-    for row, p in enumerate(pairs):
-        lp, lc, lr = len(p.prompt_ids), len(p.chosen_ids), len(p.rejected_ids)
-        for start, tokens, first in ((pw - lp, p.prompt_ids, 0), (pw, p.chosen_ids, lp), (pw + cw, p.rejected_ids, lp)):
-            ids[row, start : start + len(tokens)] = torch.tensor(tokens, dtype=torch.long)
-            positions[row, start : start + len(tokens)] = torch.arange(first, first + len(tokens))
-            valid[row, start : start + len(tokens)] = True
-        chosen_labels[row, :lc] = torch.tensor(p.chosen_ids, dtype=torch.long)
-        rejected_labels[row, :lr] = torch.tensor(p.rejected_ids, dtype=torch.long)
-    column = torch.arange(width)
-    in_chosen = (column >= pw) & (column < pw + cw)
-    in_rejected = column >= pw + cw
-    allowed = (column[None, :] <= column[:, None]) & ~(in_rejected[:, None] & in_chosen[None, :])  # [L, L]: query, key
-    allowed = allowed[None] & valid[:, None, :]
-    allowed |= torch.eye(width, dtype=torch.bool)[None]  # a padding query sees itself: no all-masked softmax row
-    allowed = allowed[:, None]
-    if mask == "float":
-        allowed = torch.zeros(allowed.shape).masked_fill_(~allowed, torch.finfo(torch.float32).min)
-    elif mask != "bool":
-        raise ValueError(f"mask must be 'bool' or 'float', got {mask!r}")
-    return {"input_ids": ids, "position_ids": positions, "attention_mask": allowed,
-            "chosen_labels": chosen_labels, "rejected_labels": rejected_labels}
-
-
-def _label_logprobs(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Summed log-probabilities of the labelled tokens per row; ``logits[:, j]`` predicts ``labels[:, j]``.
-    Only labelled positions go through the softmax."""
-    keep = labels != IGNORE_INDEX
-    picked = logits[keep].float()
-    token = picked.gather(-1, labels[keep].unsqueeze(-1)).squeeze(-1) - picked.logsumexp(-1)
-    out = torch.zeros(labels.shape, dtype=token.dtype, device=logits.device)
-    out[keep] = token
-    return out.sum(-1)
-
-
 def pair_logprobs(model: torch.nn.Module, pairs: Sequence[PairTokens], pad_id: int,
                   shared_prompt: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """``(log pi(chosen | prompt), log pi(rejected | prompt))`` of each pair under ``model``, summed
@@ -462,36 +397,16 @@ def pair_logprobs(model: torch.nn.Module, pairs: Sequence[PairTokens], pad_id: i
         model: A causal LM (gradients flow unless called under ``no_grad``).
         pairs: The pairs.
         pad_id: Padding token id.
-        shared_prompt: Run each prompt once for both answers (:func:`collate_pairs`);
-            False, or a model whose attention takes no custom mask: two rows per pair.
+        shared_prompt: Run each prompt once for both answers (one packed row,
+            :func:`~stepagent_train.packing.collate_groups`); False, or a model whose
+            attention takes no custom mask: two rows per pair.
 
     Returns:
         Two float tensors ``[len(pairs)]`` on the model's device.
     """
-    device = next(model.parameters()).device
-    kind = _packed_mask_kind(model) if shared_prompt else None
-    if kind is None:
-        examples = [_example(p.prompt_ids, p.chosen_ids) for p in pairs] + [_example(p.prompt_ids, p.rejected_ids) for p in pairs]
-        batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
-        logprobs, mask = answer_token_logprobs(model, batch)
-        return (logprobs * mask).sum(-1).split(len(pairs))
-    batch = {k: v.to(device) for k, v in collate_pairs(pairs, pad_id, kind).items()}
-    cw, rw = batch["chosen_labels"].shape[1], batch["rejected_labels"].shape[1]
-    mask = batch["attention_mask"]
-    if mask.dtype != torch.bool:
-        mask = mask.to(next(p for p in model.parameters() if p.is_floating_point()).dtype)
-    # Column pw - 1 (the prompt's last token) predicts both answers' first tokens.
-    logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], attention_mask=mask,
-                   logits_to_keep=cw + rw + 1, use_cache=False).logits
-    chosen = _label_logprobs(logits[:, :cw], batch["chosen_labels"])
-    rejected = _label_logprobs(torch.cat([logits[:, :1], logits[:, cw + 1 : cw + rw]], dim=1), batch["rejected_labels"])
-    return chosen, rejected
-
-
-def _example(prompt_ids: list[int], answer_ids: list[int]):
-    from .batching import Example
-
-    return Example(list(prompt_ids) + list(answer_ids), [IGNORE_INDEX] * len(prompt_ids) + list(answer_ids))
+    groups = [AnswerGroup(p.prompt_ids, [p.chosen_ids, p.rejected_ids]) for p in pairs]
+    both = torch.stack(group_logprobs(model, groups, pad_id, shared_prompt))
+    return both[:, 0], both[:, 1]
 
 
 def step_dpo_loss(chosen_logps: torch.Tensor, rejected_logps: torch.Tensor, ref_chosen_logps: torch.Tensor,
@@ -604,7 +519,7 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
 
     Args:
         config: The run's settings.
-        offline_config: Sizes of the offline default model, built when ``config.model`` is None.
+        offline_config: Sizes of the offline model, built when SFT runs first from ``tiny``.
         show_progress: Show progress bars.
 
     Returns:
@@ -615,9 +530,7 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
         ``agreement``, ``steps``, ``checkpoint``, ``dev``, ``seconds``), ``agreement_by_position``
         (per cycle, the inspection's per-step agreement list), ``stopped_early``.
     """
-    from accelerate import Accelerator
-
-    accelerator = Accelerator(mixed_precision=config.mixed_precision)
+    accelerator = make_accelerator(config.mixed_precision)
     if accelerator.num_processes > 1:
         raise RuntimeError(f"StepAgent runs in one process; it was launched in {accelerator.num_processes}. "
                            "Run it with python -m stepagent_train.cli (one GPU), not accelerate launch")
@@ -639,12 +552,10 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
         state = {"step": 0, "cycle": 1, "cycle_step": 0, "cycle_steps": None}
         model, tokenizer, folder = load_model(start_model, trainable=True)  # an adapter keeps training
         if config.lora and not hasattr(model, "peft_config"):
-            from peft import LoraConfig, get_peft_model
-
-            model = get_peft_model(model, LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha,
-                                                     target_modules="all-linear", task_type="CAUSAL_LM"))
-    saved = PromptConfig.load(folder) if os.path.isdir(folder) else None
-    prompt_config = PromptConfig(max_prompt_tokens=config.max_prompt_tokens) if config.max_prompt_tokens else (saved or PromptConfig())
+            model = add_lora(model, config.lora_r, config.lora_alpha)
+    prompt_config = (PromptConfig.load(folder) if os.path.isdir(folder) else None) or PromptConfig()
+    if config.max_prompt_tokens:  # only the budget changes: the saved turns, system text and template stay
+        prompt_config = replace(prompt_config, max_prompt_tokens=config.max_prompt_tokens)
     builder = PromptBuilder(tokenizer, prompt_config)
     model = accelerator.prepare(model)
     pad = tokenizer.pad_token_id
@@ -848,11 +759,11 @@ def _collect_demos(config: StepAgentConfig, show_progress: bool) -> str:
 
 
 def _sft_first(config: StepAgentConfig, train_file: str, offline_config, show_progress: bool) -> str:
-    """SFT of the offline default model on the demonstrations (all weights: it starts from scratch)."""
+    """SFT of ``sft_model`` on the demonstrations (LoRA on a pretrained model, all weights for tiny)."""
     from .sft import SFTConfig, train_sft
 
     run = os.path.join(config.output_dir, "sft")
-    sft = SFTConfig(train_file=train_file, output_dir=run, max_steps=config.sft_steps,
+    sft = SFTConfig(train_file=train_file, output_dir=run, model=config.sft_model, max_steps=config.sft_steps,
                     learning_rate=config.sft_learning_rate, max_prompt_tokens=config.max_prompt_tokens or 512,
                     max_answer_tokens=config.max_answer_tokens, seed=config.seed, save_every=config.sft_steps,
                     mixed_precision=config.mixed_precision, resume=os.path.isdir(run))

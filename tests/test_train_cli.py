@@ -75,7 +75,7 @@ def test_eval_cli_http_needs_a_model_name():
 
 
 def test_demo_runs_end_to_end(tmp_path):
-    summary = run_demo(DemoConfig(out_dir=str(tmp_path / "demo"), train_episodes=3, test_episodes=2, max_steps=2,
+    summary = run_demo(DemoConfig(out_dir=str(tmp_path / "demo"), model="tiny", train_episodes=3, test_episodes=2, max_steps=2,
                                   batch_size=4, max_prompt_tokens=256, num_envs=2, stepagent_cycles=1,
                                   stepagent_trajectories=2, stepagent_dev_episodes=1), offline_config=TINY, show_progress=False)
     names = [r["agent"] for r in summary["results"]]
@@ -100,7 +100,7 @@ def test_stepagent_demo_command_runs_the_trainer_demo(tmp_path, capsys):
     out = tmp_path / "demo"
     assert stepagent_main(["demo", "--out-dir", str(out), "--train-episodes", "3", "--test-episodes", "2",
                            "--max-steps", "2", "--num-envs", "2", "--max-prompt-tokens", "256",
-                           "--stepagent-cycles", "0"]) == 0
+                           "--stepagent-cycles", "0", "--model", "tiny"]) == 0
     assert "sft" in capsys.readouterr().out
     saved = json.loads((out / "results.json").read_text())
     assert [r["agent"] for r in saved["results"]] == ["sft", "random", "expert"]

@@ -37,7 +37,7 @@ def model_dir(demos, tmp_path_factory):
 
 def config(demos, out, **kw):
     base = dict(train_file=demos, output_dir=str(out), batch_size=4, max_prompt_tokens=256, learning_rate=3e-3,
-                warmup_steps=1, seed=0)
+                warmup_steps=1, seed=0, lora=False)
     return SFTConfig(**{**base, **kw})
 
 
@@ -161,8 +161,9 @@ def test_resume_refuses_a_changed_data_order(model_dir, demos, tmp_path):
         train_sft(config(demos, tmp_path / "run", model=model_dir, max_steps=2, batch_size=2, resume=True), show_progress=False)
 
 
-def test_offline_model_is_built_when_no_model_is_given(demos, tmp_path):
-    checkpoint = train_sft(config(demos, tmp_path / "run", max_steps=1, save_every=1), offline_config=TINY, show_progress=False)
+def test_tiny_model_is_built_from_the_demos(demos, tmp_path):
+    checkpoint = train_sft(config(demos, tmp_path / "run", model="tiny", lora=None, max_steps=1, save_every=1),
+                           offline_config=TINY, show_progress=False)
     assert os.path.isfile(tmp_path / "run" / "base-model" / "tokenizer.json")
     model, _, _ = load_model(checkpoint)
     assert model.config.hidden_size == TINY.hidden_size
@@ -189,7 +190,7 @@ def test_sft_agent_replays_its_demonstrations(tmp_path):
 
     demos = tmp_path / "demos.jsonl"
     records = collect_expert(gym.make("StepShop-v0", split="train"), demos, 2, seed=0, show_progress=False)
-    run = SFTConfig(train_file=str(demos), output_dir=str(tmp_path / "run"), max_steps=200, batch_size=64,
+    run = SFTConfig(train_file=str(demos), output_dir=str(tmp_path / "run"), model="tiny", max_steps=200, batch_size=64,
                     learning_rate=1e-2, warmup_steps=5, max_prompt_tokens=512, save_every=200)
     small = OfflineModelConfig(vocab_size=2000, hidden_size=64, num_layers=2, num_heads=2, intermediate_size=128)
     policy = HFPolicy.from_pretrained(train_sft(run, small, show_progress=False), device="cpu", max_new_tokens=64)

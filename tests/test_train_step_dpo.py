@@ -16,11 +16,12 @@ from safetensors.torch import load_file  # noqa: E402
 import stepagent_envs  # noqa: E402,F401
 import stepagent_train.step_dpo as step_dpo  # noqa: E402
 from stepagent_train.batching import IGNORE_INDEX  # noqa: E402
+from stepagent_train.packing import AnswerGroup, collate_groups  # noqa: E402
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts  # noqa: E402
 from stepagent_train.policies import load_model  # noqa: E402
 from stepagent_train.prompts import PromptBuilder, PromptConfig, examples_from_record  # noqa: E402
 from stepagent_train.step_dpo import (  # noqa: E402
-    PairTokens, StepAgentConfig, StepPair, collate_pairs, export_pairs, inspect_steps, pair_logprobs,
+    PairTokens, StepAgentConfig, StepPair, export_pairs, inspect_steps, pair_logprobs,
     reflection_step, step_dpo_loss, train_stepagent,
 )
 from wrappers import read_trajectories  # noqa: E402
@@ -101,10 +102,12 @@ def test_loss_equals_a_hand_computation(loaded, attention):
 def test_only_action_tokens_carry_loss(loaded):
     model, tokenizer, builder, examples = loaded
     pairs = make_pairs(builder, examples, 3)
-    batch = collate_pairs(pairs, tokenizer.pad_token_id)
+    batch = collate_groups([AnswerGroup(p.prompt_ids, [p.chosen_ids, p.rejected_ids]) for p in pairs], tokenizer.pad_token_id)
     for row, p in enumerate(pairs):  # the labels are the answers' ids and nothing of the prompt
-        assert [t for t in batch["chosen_labels"][row].tolist() if t != IGNORE_INDEX] == p.chosen_ids
-        assert [t for t in batch["rejected_labels"][row].tolist() if t != IGNORE_INDEX] == p.rejected_ids
+        labels, segments = batch["labels"][row], batch["segments"][row]
+        assert labels[segments == 0].tolist() == p.chosen_ids
+        assert labels[segments == 1].tolist() == p.rejected_ids
+        assert (labels[segments < 0] == IGNORE_INDEX).all()
     assert tokenizer.decode(pairs[0].chosen_ids) == " " + pairs[0].chosen + tokenizer.eos_token
     # The packed row scores each answer as if alone: the rejected answer does not see the chosen one,
     # so changing the chosen answer leaves the rejected log-probability unchanged.
@@ -271,7 +274,8 @@ def test_resume_mid_cycle_equals_an_uninterrupted_run(demos, model_dir, tmp_path
 
 
 def test_sft_first_and_collected_demos_with_dev_selection(tmp_path):
-    cfg = StepAgentConfig(output_dir=str(tmp_path / "run"), demo_episodes=2, sft_steps=2, cycles=1, trajectories=1, k=1,
+    cfg = StepAgentConfig(output_dir=str(tmp_path / "run"), demo_episodes=2, sft_model="tiny", sft_learning_rate=3e-3,
+                          sft_steps=2, cycles=1, trajectories=1, k=1,
                           temperature=0.7, max_new_tokens=6, max_prompt_tokens=192, batch_size=4, dev_episodes=1, num_envs=1,
                           lora=True, lora_r=2, lora_alpha=4)
     summary = train_stepagent(cfg, offline_config=TINY, show_progress=False)

@@ -347,6 +347,7 @@ def test_records_of_a_third_party_env(tmp_path):
         "reward": 1.0,
         "expert_action": None,
         "step_reward": None,
+        "valid_actions": [],
     }
 
 

@@ -21,7 +21,7 @@ class RecordTrajectories(gym.Wrapper):
     A record (DESIGN.md, trajectory record) is::
 
         {"env_id", "task_id", "task", "seed",
-         "steps": [{"observation", "action", "reward", "expert_action", "step_reward"}],
+         "steps": [{"observation", "action", "reward", "expert_action", "step_reward", "valid_actions"}],
          "won", "score"}
 
     * ``env_id``: ``env.spec.id``, or None for an env made without ``gym.make``;
@@ -32,7 +32,9 @@ class RecordTrajectories(gym.Wrapper):
       reward (``info["env_reward"]`` when an :class:`~wrappers.ExpertStepReward`
       is inside this wrapper, else the reward returned), and ``expert_action``
       and ``step_reward`` come from ``info`` when an ExpertStepReward is inside,
-      else they are null;
+      else they are null; ``valid_actions`` is ``info["valid_actions"]`` of the
+      state the action was chosen in (``[]`` where the space is open), so a
+      trainer sees the candidates the agent chose from;
     * ``won``, ``score``: from the last step's ``info`` (None where absent).
 
     So the record does not depend on whether the ExpertStepReward is inside or
@@ -73,6 +75,7 @@ class RecordTrajectories(gym.Wrapper):
         _truncate_torn_tail(self.path)
         self._record: dict[str, Any] | None = None
         self._obs: Any = None
+        self._valid: list[str] = []
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Reset the env and start a new record; an unfinished one is dropped."""
@@ -85,6 +88,7 @@ class RecordTrajectories(gym.Wrapper):
             "steps": [],
         }
         self._obs = obs
+        self._valid = list(info.get("valid_actions") or [])
         return obs, info
 
     def step(self, action: Any):
@@ -99,9 +103,11 @@ class RecordTrajectories(gym.Wrapper):
                 "reward": float(info.get("env_reward", reward)),
                 "expert_action": info.get("expert_action"),
                 "step_reward": info.get("step_reward"),
+                "valid_actions": self._valid,
             }
         )
         self._obs = obs
+        self._valid = list(info.get("valid_actions") or [])
         if terminated or truncated:
             record, self._record = self._record, None
             record["won"] = bool(info["won"]) if "won" in info else None

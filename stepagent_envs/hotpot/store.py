@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..shop.search import INDEX_VERSION
-from ..shop.store import cache_root
+from ..cache import cache_root
 from .corpus import LocalCorpus
 from .data import Pages, Question, load_hotpot
 from .generate import MARKER_FILE, PAGES_FILE, VERSION, generate, split_file

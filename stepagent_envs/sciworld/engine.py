@@ -89,7 +89,7 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..shop.store import cache_root
+from ..cache import cache_root
 
 #: The engine's reply to input that matches no action; nothing in the simulation changes.
 NO_MATCH = "No known action matches that input."

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
-from ..shop.store import cache_root
+from ..cache import cache_root
 from .engine import NO_MATCH, Engine, option_count
 
 #: Bump when a change here or in the engine's settings alters the gold paths generated.

@@ -25,6 +25,9 @@ def _key(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+_NAVIGATION = {_key(label) for label in ("Back to Search", "Next >", "< Prev", *SUB_PAGES)}
+
+
 @dataclass
 class ShopState:
     """Where the shopper is. Plain data, so the env deep-copies and pickles."""
@@ -164,6 +167,22 @@ class StepShopEnv(SharedDataEnv, TextEnv):
             return self._buy()
         self.state = self._after_click(target)
         return self._moved()
+
+    @staticmethod
+    def action_kind(action: str, observation: str) -> str:
+        """What an action taken on the page ``observation`` does, for per-kind statistics:
+        ``search``, ``click product`` (an item on a results page), ``click option``
+        (an option value on an item page), ``buy now`` or ``navigate`` (back, next,
+        previous and the description / features / reviews / attributes sub-pages)."""
+        verb, _, arg = action.strip().partition("[")
+        label = _key(arg.rsplit("]", 1)[0])
+        if verb.strip().lower() == "search":
+            return "search"
+        if label == _key("Buy Now"):
+            return "buy now"
+        if label in _NAVIGATION:
+            return "navigate"
+        return "click product" if "Total results:" in observation else "click option"
 
     def task_ids(self) -> list[str]:
         """The ids of every goal of the split, in split order (for ``reset(options={"task_id": ...})``)."""

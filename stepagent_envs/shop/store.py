@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cache import cache_root
 from .data import SPLIT_SEED, ShopData, load_shop_data
 from .search import INDEX_VERSION, ProductSearch
 
@@ -23,11 +24,6 @@ DEFAULT_SEED = 0
 
 _LOCK = threading.Lock()
 _SHOPS: dict[tuple, Shop] = {}
-
-
-def cache_root() -> Path:
-    """The folder for generated catalogues and search indexes."""
-    return Path(os.environ.get("STEPAGENT_CACHE") or Path.home() / ".cache" / "stepagent")
 
 
 def generated_data_dir(num_products: int = DEFAULT_NUM_PRODUCTS, seed: int = DEFAULT_SEED, show_progress: bool = False) -> Path:

@@ -16,7 +16,7 @@ import sys
 from importlib.metadata import version
 from pathlib import Path
 
-from ..shop.store import cache_root
+from ..cache import cache_root
 from .presets import GameSpec
 
 GAME_FILE = "game.z8"  #: the compiled story the Z-machine plays
