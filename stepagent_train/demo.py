@@ -53,7 +53,8 @@ class DemoConfig:
     model: str = field(default=DEFAULT_MODEL, metadata={"help": "model: smollm2-135m (pretrained, LoRA), tiny (from scratch, all weights: tests only), a hub id org/name or a folder"})
     train_episodes: int = field(default=400, metadata={"help": "expert episodes recorded on the train split"})
     test_episodes: int | None = field(default=100, metadata={"help": "first N test tasks evaluated (None: the whole split)"})
-    max_steps: int = field(default=120, metadata={"help": "SFT optimizer steps"})
+    inspect_episodes: int | None = field(default=30, metadata={"help": "first N test tasks of the per-step-kind agreement along the expert's path (None: the whole split)"})
+    max_steps: int = field(default=80, metadata={"help": "SFT optimizer steps"})
     batch_size: int = field(default=8, metadata={"help": "SFT examples per micro-batch (micro-batches group similar lengths)"})
     grad_accum_steps: int = field(default=1, metadata={"help": "micro-batches per SFT optimizer step"})
     learning_rate: float = field(default=1e-3, metadata={"help": "SFT peak learning rate (LoRA on the pretrained model; ~2e-3 for tiny)"})
@@ -62,11 +63,11 @@ class DemoConfig:
     max_prompt_tokens: int = field(default=256, metadata={"help": "prompt token budget (a longer observation loses its middle)"})
     max_turns: int | None = field(default=0, metadata={"help": "past turns kept in prompts at most (None: as many as fit; 0: a WebShop page shows all the agent needs)"})
     stepagent_cycles: int = field(default=2, metadata={"help": "StepAgent inspection + reflection cycles (0: skip the StepAgent stage)"})
-    stepagent_trajectories: int = field(default=32, metadata={"help": "expert trajectories inspected per StepAgent cycle"})
+    stepagent_trajectories: int = field(default=16, metadata={"help": "expert trajectories inspected per StepAgent cycle"})
     stepagent_k: int = field(default=2, metadata={"help": "actions sampled per inspected step"})
-    stepagent_learning_rate: float = field(default=2e-4, metadata={"help": "StepAgent reflection learning rate (the SFT adapter keeps training)"})
+    stepagent_learning_rate: float = field(default=1e-4, metadata={"help": "StepAgent reflection learning rate (the SFT adapter keeps training)"})
     stepagent_beta: float = field(default=0.1, metadata={"help": "step-DPO beta"})
-    stepagent_sft_weight: float = field(default=0.1, metadata={"help": "weight of the SFT term on the expert's action in reflection"})
+    stepagent_sft_weight: float = field(default=1.0, metadata={"help": "weight of the SFT term on the expert's action in reflection (it anchors the actions DPO would push down everywhere, such as Buy Now)"})
     stepagent_dev_episodes: int = field(default=20, metadata={"help": "dev tasks evaluated after each StepAgent cycle to pick the best"})
     precision: str = field(default="auto", metadata={"help": "auto (bf16 where the CPU or GPU computes it natively, else fp32), bf16 or fp32: autocast in training, weights in evaluation"})
     sft_seconds: float | None = field(default=None, metadata={"help": "guard on SFT time: past it SFT stops early and the output says so (None: no guard; the step count decides)"})
@@ -81,8 +82,9 @@ class DemoConfig:
         for name in ("train_episodes", "max_steps", "batch_size", "grad_accum_steps", "num_envs", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.test_episodes is not None and self.test_episodes < 1:
-            raise ValueError(f"test_episodes must be None or >= 1, got {self.test_episodes}")
+        for name in ("test_episodes", "inspect_episodes"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be None or >= 1, got {getattr(self, name)}")
         if self.precision not in _PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; expected one of {', '.join(_PRECISIONS)}")
         check_model_name(self.model)
@@ -178,7 +180,7 @@ def run_demo(config: DemoConfig | None = None, offline_config: OfflineModelConfi
         policy = HFPolicy.from_pretrained(folder, dtype=dtype, merge_adapter=True, max_new_tokens=48)
         results.append(evaluate_policy(policy, config.env, "test", name, config.test_episodes, config.num_envs,
                                        show_progress=show_progress))
-        inspection[name] = inspect_policy(policy, config.env, "test", config.test_episodes, config.num_envs,
+        inspection[name] = inspect_policy(policy, config.env, "test", config.inspect_episodes, config.num_envs,
                                           show_progress=show_progress)
         acting[name] = dict(policy.stats)
         phase(f"eval {name}", began)
@@ -189,7 +191,7 @@ def run_demo(config: DemoConfig | None = None, offline_config: OfflineModelConfi
     env.close()
     randomly = RandomAgent(seed=config.seed)
     random_policy = CallablePolicy(lambda p: randomly(p.observation, {"valid_actions": p.valid_actions, "task": p.task}))
-    inspection["random"] = inspect_policy(random_policy, config.env, "test", config.test_episodes, config.num_envs,
+    inspection["random"] = inspect_policy(random_policy, config.env, "test", config.inspect_episodes, config.num_envs,
                                           show_progress=show_progress)
     phase("eval random and expert", began)
 

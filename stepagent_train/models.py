@@ -26,7 +26,7 @@ from stepagent_envs.cache import cache_root
 
 from .checkpoint import atomic_dir
 
-__all__ = ["DEFAULT_MODEL", "KNOWN_MODELS", "add_lora", "check_model_name", "default_model_dir", "is_tiny", "resolve_model"]
+__all__ = ["DEFAULT_MODEL", "KNOWN_MODELS", "add_lora", "check_model_name", "default_model_dir", "is_tiny", "resolve_model", "save_weights"]
 
 DEFAULT_MODEL = "smollm2-135m"
 TINY = "tiny"
@@ -132,3 +132,15 @@ def add_lora(model, r: int, alpha: int, dropout: float = 0.0, target_modules: st
         raise ValueError(f"lora_target_modules {target_modules!r} names no module; pass all-linear or e.g. q_proj,v_proj")
     return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets,
                                             task_type="CAUSAL_LM"))
+
+
+def save_weights(model, folder: str) -> None:
+    """``model.save_pretrained(folder)`` as safetensors: the full weights, or a LoRA adapter alone.
+
+    An adapter is saved without embedding layers (the trainers never resize the
+    vocabulary), so peft does not look its base model up on the hub to check.
+    """
+    if hasattr(model, "peft_config"):
+        model.save_pretrained(folder, safe_serialization=True, save_embedding_layers=False)
+    else:
+        model.save_pretrained(folder, safe_serialization=True)

@@ -38,7 +38,7 @@ from .checkpoint import (
     TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, read_trainer_state, truncate_jsonl, write_checkpoint,
 )
 from .device import make_accelerator
-from .models import DEFAULT_MODEL, add_lora, check_model_name, is_tiny
+from .models import DEFAULT_MODEL, add_lora, check_model_name, is_tiny, save_weights
 from .offline_model import OfflineModelConfig, build_offline_model, record_texts
 from .policies import load_model
 from .prompts import PromptBuilder, PromptConfig, examples_from_record
@@ -334,7 +334,7 @@ def _save(accelerator, model, tokenizer, prompt_config, optimizer, scheduler, co
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         def write(folder: str) -> None:
-            accelerator.unwrap_model(model).save_pretrained(folder, safe_serialization=True)
+            save_weights(accelerator.unwrap_model(model), folder)
             tokenizer.save_pretrained(folder)
             prompt_config.save(folder)
             trainer = os.path.join(folder, TRAINER_DIR)

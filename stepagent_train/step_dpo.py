@@ -107,7 +107,7 @@ from .checkpoint import (
     write_checkpoint, write_json,
 )
 from .device import make_accelerator
-from .models import DEFAULT_MODEL, add_lora, check_model_name
+from .models import DEFAULT_MODEL, add_lora, check_model_name, save_weights
 from .offline_model import OfflineModelConfig
 from .packing import AnswerGroup, group_logprobs
 from .policies import HFPolicy, load_model
@@ -707,7 +707,7 @@ def _cycle_data(model, accelerator, tokenizer, builder, records, config, cycle, 
 
 def _save(accelerator, model, tokenizer, prompt_config, optimizer, config: StepAgentConfig, state: dict) -> str:
     def write(folder: str) -> None:
-        accelerator.unwrap_model(model).save_pretrained(folder, safe_serialization=True)
+        save_weights(accelerator.unwrap_model(model), folder)
         tokenizer.save_pretrained(folder)
         prompt_config.save(folder)
         trainer = os.path.join(folder, TRAINER_DIR)

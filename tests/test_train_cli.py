@@ -75,7 +75,7 @@ def test_eval_cli_http_needs_a_model_name():
 
 
 def test_demo_runs_end_to_end(tmp_path):
-    summary = run_demo(DemoConfig(out_dir=str(tmp_path / "demo"), model="tiny", train_episodes=3, test_episodes=2, max_steps=2,
+    summary = run_demo(DemoConfig(out_dir=str(tmp_path / "demo"), model="tiny", train_episodes=3, test_episodes=2, inspect_episodes=2, max_steps=2,
                                   batch_size=4, max_prompt_tokens=256, num_envs=2, stepagent_cycles=1,
                                   stepagent_trajectories=2, stepagent_dev_episodes=1), offline_config=TINY, show_progress=False)
     names = [r["agent"] for r in summary["results"]]
@@ -87,6 +87,18 @@ def test_demo_runs_end_to_end(tmp_path):
     assert os.path.getsize(summary["plot"]) > 1000 and open(summary["plot"], "rb").read(4) == b"\x89PNG"
     saved = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert saved["results"] == summary["results"] and set(saved["seconds"]) >= {"collect", "sft", "total"}
+    for r in saved["results"]:  # every result has its 95% intervals, around its mean
+        assert r["score_ci95"][0] <= r["mean_score"] <= r["score_ci95"][1]
+        assert r["success_ci95"][0] <= r["success_rate"] <= r["success_ci95"][1]
+    assert set(saved["beats_random"]) == {"sft", "stepagent"} and saved["guards_fired"] == []
+    assert set(saved["inspection"]) == {"sft", "stepagent", "random"}
+    assert sum(v["steps"] for v in saved["inspection"]["sft"]["by_kind"].values()) == saved["inspection"]["sft"]["steps"]
+    # Step counts decide the run: the same seed gives the same table.
+    again = run_demo(DemoConfig(out_dir=str(tmp_path / "again"), model="tiny", train_episodes=3, test_episodes=2,
+                                inspect_episodes=2, max_steps=2, batch_size=4, max_prompt_tokens=256, num_envs=2,
+                                stepagent_cycles=1, stepagent_trajectories=2, stepagent_dev_episodes=1),
+                     offline_config=TINY, show_progress=False)
+    assert again["table"] == summary["table"] and again["kinds_table"] == summary["kinds_table"]
 
 
 def test_module_entry_point_help():
@@ -98,7 +110,7 @@ def test_stepagent_demo_command_runs_the_trainer_demo(tmp_path, capsys):
     from stepagent_envs.cli import main as stepagent_main
 
     out = tmp_path / "demo"
-    assert stepagent_main(["demo", "--out-dir", str(out), "--train-episodes", "3", "--test-episodes", "2",
+    assert stepagent_main(["demo", "--out-dir", str(out), "--train-episodes", "3", "--test-episodes", "2", "--inspect-episodes", "2",
                            "--max-steps", "2", "--num-envs", "2", "--max-prompt-tokens", "256",
                            "--stepagent-cycles", "0", "--model", "tiny"]) == 0
     assert "sft" in capsys.readouterr().out
