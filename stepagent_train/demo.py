@@ -27,7 +27,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import gymnasium as gym
 
@@ -169,14 +169,25 @@ def run_demo(config: DemoConfig | None = None, offline_config: OfflineModelConfi
             num_envs=config.num_envs, seed=config.seed, max_seconds=config.stepagent_seconds, mixed_precision=mixed,
         ), show_progress=show_progress)
         agents["stepagent"] = stepagent_summary["best_checkpoint"]
+        last = stepagent_summary["cycles"][-1] if stepagent_summary["cycles"] else None
+        if last is not None and stepagent_summary["best_cycle"] != last["cycle"]:
+            # The dev pick is not the last cycle: show what the cycles did too.
+            agents[f"sa-cycle{last['cycle']}"] = last["checkpoint"]
         if stepagent_summary.get("stopped_early"):
             guards.append(f"stepagent_seconds={config.stepagent_seconds} cut the StepAgent stage short")
         phase("stepagent", began)
 
     results, inspection, acting = [], {}, {}
     dtype = torch.bfloat16 if bf16 else None
+    evaluated: dict[str, str] = {}  # folder -> the agent it was evaluated as
     for name, folder in agents.items():
         began = time.perf_counter()
+        if folder in evaluated:  # the same weights (StepAgent's dev pick was the SFT start): same figures
+            same = evaluated[folder]
+            results.append(replace(next(r for r in results if r.agent == same), agent=name))
+            inspection[name], acting[name] = inspection[same], acting[same]
+            continue
+        evaluated[folder] = name
         policy = HFPolicy.from_pretrained(folder, dtype=dtype, merge_adapter=True, max_new_tokens=48)
         results.append(evaluate_policy(policy, config.env, "test", name, config.test_episodes, config.num_envs,
                                        show_progress=show_progress))
@@ -218,6 +229,11 @@ def run_demo(config: DemoConfig | None = None, offline_config: OfflineModelConfi
     print(kinds)
     print()
     print(verdicts)
+    if stepagent_summary:
+        dev = [(0, stepagent_summary["initial_dev"])] + [(c["cycle"], c["dev"]) for c in stepagent_summary["cycles"]]
+        print("StepAgent dev mean score by cycle (0: the SFT start): " + ", ".join(
+            f"{i}: {d['mean_score']:.3f}" for i, d in dev if d) +
+            f"; best on dev: cycle {stepagent_summary['best_cycle']} (the stepagent row)")
     for guard in guards:
         print(f"WARNING: time guard fired: {guard}; the table is not the fixed-step result", file=sys.stderr)
     print(f"[demo] {seconds['total']} s in all; plot {plot}; results {os.path.join(config.out_dir, 'results.json')}", file=sys.stderr)
@@ -266,7 +282,7 @@ def plot_learning_curve(metrics_file: str, out: str, results=None, stepagent_met
     curves = [("SFT learning curve", "action-token NLL", "log", _read_rows(metrics_file), "tab:blue")]
     if stepagent_metrics and os.path.exists(stepagent_metrics):
         rows = [r for r in _read_rows(stepagent_metrics) if "event" not in r]
-        curves.append(("StepAgent reflection", "step-DPO loss", "linear", rows, "tab:orange"))
+        curves.append(("StepAgent reflection", "step-DPO + sft_weight x expert NLL", "linear", rows, "tab:orange"))
     panels = len(curves) + bool(results)
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
     for ax, (title, ylabel, scale, rows, color) in zip(axes[0], curves):
