@@ -67,7 +67,8 @@ def _dataclass_arguments(parser: argparse.ArgumentParser, cls) -> None:
     for f in dataclasses.fields(cls):
         flag = "--" + f.name.replace("_", "-")
         required = f.default is dataclasses.MISSING
-        help_text = f.metadata["help"] + ("" if required else f" (default: {f.default})")
+        # argparse %-formats help: a literal % (e.g. "10%") must be doubled.
+        help_text = (f.metadata["help"] + ("" if required else f" (default: {f.default})")).replace("%", "%%")
         if f.type in ("bool", "bool | None"):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
         else:

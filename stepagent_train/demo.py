@@ -59,7 +59,7 @@ class DemoConfig:
     grad_accum_steps: int = field(default=1, metadata={"help": "micro-batches per SFT optimizer step"})
     learning_rate: float = field(default=1e-3, metadata={"help": "SFT peak learning rate (LoRA on the pretrained model; ~2e-3 for tiny)"})
     lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_target_modules: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={"help": "modules the LoRA adapter wraps (all-linear: every linear layer, ~25%% slower)"})
+    lora_target_modules: str = field(default="q_proj,k_proj,v_proj,o_proj", metadata={"help": "modules the LoRA adapter wraps (all-linear: every linear layer, ~25% slower)"})
     max_prompt_tokens: int = field(default=256, metadata={"help": "prompt token budget (a longer observation loses its middle)"})
     max_turns: int | None = field(default=0, metadata={"help": "past turns kept in prompts at most (None: as many as fit; 0: a WebShop page shows all the agent needs)"})
     stepagent_cycles: int = field(default=2, metadata={"help": "StepAgent inspection + reflection cycles (0: skip the StepAgent stage)"})

@@ -105,6 +105,13 @@ def test_demo_runs_end_to_end(tmp_path):
     assert again["table"] == summary["table"] and again["kinds_table"] == summary["kinds_table"]
 
 
+@pytest.mark.parametrize("command", ["collect", "sft", "stepagent", "eval", "demo"])
+def test_every_subcommand_prints_its_help(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0 and "--" in capsys.readouterr().out
+
+
 def test_module_entry_point_help():
     done = subprocess.run([sys.executable, "-m", "stepagent_train.cli", "demo", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--train-episodes" in done.stdout and "--max-steps" in done.stdout
