@@ -122,16 +122,23 @@ def _convert(folder: str, out: str) -> None:
     tokenizer.save_pretrained(out)
 
 
-def add_lora(model, r: int, alpha: int, dropout: float = 0.0, target_modules: str = "all-linear"):
+def add_lora(model, r: int, alpha: int, dropout: float = 0.0, target_modules: str = "all-linear", seed: int = 0):
     """``model`` with a new LoRA adapter (peft) on ``target_modules``: ``all-linear`` or a comma list
-    of module names such as ``q_proj,k_proj,v_proj,o_proj``."""
+    of module names such as ``q_proj,k_proj,v_proj,o_proj``.
+
+    The adapter's random initialisation is drawn from ``seed`` (the global RNG is
+    left as it was), so the same seed gives the same run.
+    """
+    import torch
     from peft import LoraConfig, get_peft_model
 
     targets = target_modules if target_modules == "all-linear" else [t.strip() for t in target_modules.split(",") if t.strip()]
     if not targets:
         raise ValueError(f"lora_target_modules {target_modules!r} names no module; pass all-linear or e.g. q_proj,v_proj")
-    return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets,
-                                            task_type="CAUSAL_LM"))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return get_peft_model(model, LoraConfig(r=r, lora_alpha=alpha, lora_dropout=dropout, target_modules=targets,
+                                                task_type="CAUSAL_LM"))
 
 
 def save_weights(model, folder: str) -> None:

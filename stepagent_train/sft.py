@@ -210,7 +210,9 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
         base = _offline_base(config, records, offline_config, accelerator) if is_tiny(config.model) else config.model
         model, tokenizer, _ = load_model(base)
         if config.use_lora():
-            model = add_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules)
+            model = add_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules,
+                             seed=config.seed)
+        torch.manual_seed(config.seed)  # dropout draws from here; a resumed run restores the saved state instead
     model.train()
 
     builder = PromptBuilder(tokenizer, config.prompt_config())

@@ -552,7 +552,7 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
         state = {"step": 0, "cycle": 1, "cycle_step": 0, "cycle_steps": None}
         model, tokenizer, folder = load_model(start_model, trainable=True)  # an adapter keeps training
         if config.lora and not hasattr(model, "peft_config"):
-            model = add_lora(model, config.lora_r, config.lora_alpha)
+            model = add_lora(model, config.lora_r, config.lora_alpha, seed=config.seed)
     prompt_config = (PromptConfig.load(folder) if os.path.isdir(folder) else None) or PromptConfig()
     if config.max_prompt_tokens:  # only the budget changes: the saved turns, system text and template stay
         prompt_config = replace(prompt_config, max_prompt_tokens=config.max_prompt_tokens)

@@ -116,6 +116,15 @@ def test_lora_trains_only_the_adapter(model_dir, demos, tmp_path):
     assert any(float(w.abs().sum()) > 0 for n, w in weights.items() if "lora_B" in n)  # it moved
     policy = HFPolicy.from_pretrained(checkpoint, device="cpu")
     assert type(policy.model).__name__ == "PeftModelForCausalLM"
+    # The adapter's random init and the dropout come from the seed: the same run gives the same adapter.
+    torch.manual_seed(12345)  # whatever the global RNG holds
+    again = train_sft(config(demos, tmp_path / "again", model=model_dir, lora=True, lora_r=4, lora_dropout=0.1,
+                             max_steps=3, save_every=3), show_progress=False)
+    torch.manual_seed(54321)
+    third = train_sft(config(demos, tmp_path / "third", model=model_dir, lora=True, lora_r=4, lora_dropout=0.1,
+                             max_steps=3, save_every=3), show_progress=False)
+    a, b = load_file(os.path.join(again, "adapter_model.safetensors")), load_file(os.path.join(third, "adapter_model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_resume_after_interruption_equals_an_uninterrupted_run(model_dir, demos, tmp_path, monkeypatch):
