@@ -69,6 +69,7 @@ class DemoConfig:
     stepagent_beta: float = field(default=0.1, metadata={"help": "step-DPO beta"})
     stepagent_sft_weight: float = field(default=1.0, metadata={"help": "weight of the SFT term on the expert's action in reflection (it anchors the actions DPO would push down everywhere, such as Buy Now)"})
     stepagent_dev_episodes: int = field(default=20, metadata={"help": "dev tasks evaluated after each StepAgent cycle to pick the best"})
+    eval_last_cycle: bool = field(default=False, metadata={"help": "also evaluate StepAgent's last cycle on test (as sa-cycleN) when dev picked an earlier one (~3-5 more minutes)"})
     precision: str = field(default="auto", metadata={"help": "auto (bf16 where the CPU or GPU computes it natively, else fp32), bf16 or fp32: autocast in training, weights in evaluation"})
     sft_seconds: float | None = field(default=None, metadata={"help": "guard on SFT time: past it SFT stops early and the output says so (None: no guard; the step count decides)"})
     stepagent_seconds: float | None = field(default=None, metadata={"help": "guard on the StepAgent stage's time, as sft_seconds (None: no guard)"})
@@ -170,7 +171,7 @@ def run_demo(config: DemoConfig | None = None, offline_config: OfflineModelConfi
         ), show_progress=show_progress)
         agents["stepagent"] = stepagent_summary["best_checkpoint"]
         last = stepagent_summary["cycles"][-1] if stepagent_summary["cycles"] else None
-        if last is not None and stepagent_summary["best_cycle"] != last["cycle"]:
+        if config.eval_last_cycle and last is not None and stepagent_summary["best_cycle"] != last["cycle"]:
             # The dev pick is not the last cycle: show what the cycles did too.
             agents[f"sa-cycle{last['cycle']}"] = last["checkpoint"]
         if stepagent_summary.get("stopped_early"):

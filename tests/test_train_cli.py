@@ -75,7 +75,8 @@ def test_eval_cli_http_needs_a_model_name():
 
 
 def test_demo_runs_end_to_end(tmp_path):
-    summary = run_demo(DemoConfig(out_dir=str(tmp_path / "demo"), model="tiny", train_episodes=3, test_episodes=2, inspect_episodes=2, max_steps=2,
+    summary = run_demo(DemoConfig(out_dir=str(tmp_path / "demo"), model="tiny", eval_last_cycle=True, train_episodes=3,
+                                  test_episodes=2, inspect_episodes=2, max_steps=2,
                                   batch_size=4, max_prompt_tokens=256, num_envs=2, stepagent_cycles=1,
                                   stepagent_trajectories=2, stepagent_dev_episodes=1), offline_config=TINY, show_progress=False)
     names = [r["agent"] for r in summary["results"]]
@@ -98,7 +99,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert set(saved["inspection"]) == {*trained, "random"}
     assert sum(v["steps"] for v in saved["inspection"]["sft"]["by_kind"].values()) == saved["inspection"]["sft"]["steps"]
     # Step counts decide the run: the same seed gives the same table.
-    again = run_demo(DemoConfig(out_dir=str(tmp_path / "again"), model="tiny", train_episodes=3, test_episodes=2,
+    again = run_demo(DemoConfig(out_dir=str(tmp_path / "again"), model="tiny", eval_last_cycle=True, train_episodes=3, test_episodes=2,
                                 inspect_episodes=2, max_steps=2, batch_size=4, max_prompt_tokens=256, num_envs=2,
                                 stepagent_cycles=1, stepagent_trajectories=2, stepagent_dev_episodes=1),
                      offline_config=TINY, show_progress=False)
