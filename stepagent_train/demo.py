@@ -46,7 +46,7 @@ _PRECISIONS = ("auto", "bf16", "fp32")
 
 @dataclass
 class DemoConfig:
-    """Settings of the demo; the defaults fit about 15 minutes on 2 idle CPU cores with bf16."""
+    """Settings of the demo; the defaults took 14-19 minutes on 2 idle CPU cores with native bf16."""
 
     out_dir: str = field(default="runs/demo", metadata={"help": "folder for demos, the runs, results and the plot (its demo files are replaced)"})
     env: str = field(default="StepShop-v0", metadata={"help": "env id"})
