@@ -32,6 +32,11 @@ class Example:
     input_ids: list[int]
     labels: list[int]
 
+    @classmethod
+    def of(cls, prompt_ids: list[int], answer_ids: list[int]) -> Example:
+        """The example of ``prompt_ids`` followed by ``answer_ids``, only the answer labelled."""
+        return cls(list(prompt_ids) + list(answer_ids), [IGNORE_INDEX] * len(prompt_ids) + list(answer_ids))
+
     @property
     def num_answer_tokens(self) -> int:
         return sum(label != IGNORE_INDEX for label in self.labels)
@@ -49,7 +54,7 @@ def encode_example(builder: PromptBuilder, prompt: Prompt, action: str, max_answ
     answer = builder.answer_ids(prompt, action)
     if max_answer_tokens is not None:
         answer = answer[:max_answer_tokens]
-    return Example(prompt.input_ids + answer, [IGNORE_INDEX] * len(prompt.input_ids) + answer)
+    return Example.of(prompt.input_ids, answer)
 
 
 def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 
-__all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "atomic_dir", "latest_checkpoint", "prune_checkpoints",
+__all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "atomic_dir", "checkpoint_step", "latest_checkpoint", "prune_checkpoints",
            "read_trainer_state", "truncate_jsonl", "write_checkpoint", "write_json"]
 
 CHECKPOINTS = "checkpoints"
@@ -96,6 +96,14 @@ def read_trainer_state(checkpoint: str, config, keys: tuple[str, ...]) -> dict:
                 f"{state['config'][key]!r}; resume with the same {key}, or pick a new output_dir"
             )
     return state
+
+
+def checkpoint_step(checkpoint: str) -> int:
+    """The optimizer step of a ``checkpoints/step-N`` folder."""
+    match = _STEP_DIR.match(os.path.basename(os.path.normpath(checkpoint)))
+    if match is None:
+        raise ValueError(f"{checkpoint!r} is not a checkpoint folder (checkpoints/step-N)")
+    return int(match.group(1))
 
 
 def _steps(output_dir: str) -> list[tuple[int, str]]:

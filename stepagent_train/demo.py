@@ -34,7 +34,7 @@ import gymnasium as gym
 import stepagent_envs  # noqa: F401  (registers the env ids)
 from stepagent_envs.evaluate import ExpertAgent, RandomAgent, as_dicts, evaluate, format_table
 
-from .checkpoint import write_json
+from .checkpoint import checkpoint_step, write_json
 from .collect import collect_expert
 from .models import DEFAULT_MODEL, check_model_name, is_tiny
 from .offline_model import OfflineModelConfig
@@ -153,7 +153,7 @@ def run_demo(config: DemoConfig | None = None, offline_config: OfflineModelConfi
                     max_prompt_tokens=config.max_prompt_tokens, max_turns=config.max_turns, seed=config.seed,
                     save_every=config.max_steps, max_seconds=config.sft_seconds, mixed_precision=mixed)
     checkpoint = train_sft(sft, offline_config, show_progress=show_progress)
-    done = int(os.path.basename(checkpoint).split("-")[-1])
+    done = checkpoint_step(checkpoint)
     if done < config.max_steps:
         guards.append(f"sft_seconds={config.sft_seconds} cut SFT at step {done} of {config.max_steps}")
     phase("sft", began)

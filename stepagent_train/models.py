@@ -76,7 +76,7 @@ def check_model_name(name: str) -> None:
     )
 
 
-def default_model_dir(show_progress: bool = False) -> str:
+def default_model_dir() -> str:
     """The default model as a safetensors folder, converted from the package's GGUF on first use.
 
     Raises:

@@ -121,8 +121,7 @@ def group_logprobs(model: torch.nn.Module, groups: Sequence[AnswerGroup], pad_id
     device = next(model.parameters()).device
     kind = mask_kind(model) if shared_prompt else None
     if kind is None:
-        examples = [Example(list(g.prompt_ids) + list(a), [IGNORE_INDEX] * len(g.prompt_ids) + list(a))
-                    for g in groups for a in g.answers]
+        examples = [Example.of(g.prompt_ids, a) for g in groups for a in g.answers]
         batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
         logprobs, mask = answer_token_logprobs(model, batch)
         return list((logprobs * mask).sum(-1).split([len(g.answers) for g in groups]))

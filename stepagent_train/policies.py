@@ -211,8 +211,9 @@ class HFPolicy:
 
         seed = self.seed + self._calls
         self._calls += 1
-        ranked = [i for i, p in enumerate(prompts) if self.rank and p.valid_actions]
-        opened = [i for i in range(len(prompts)) if not (self.rank and prompts[i].valid_actions)]
+        by_rank = [self.rank and bool(p.valid_actions) for p in prompts]
+        ranked = [i for i, r in enumerate(by_rank) if r]
+        opened = [i for i, r in enumerate(by_rank) if not r]
         actions: list[str] = [""] * len(prompts)
         if ranked:
             rng = np.random.default_rng(seed)
