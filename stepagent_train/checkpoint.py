@@ -18,7 +18,8 @@ import tempfile
 from collections.abc import Callable
 
 __all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "atomic_dir", "checkpoint_step", "latest_checkpoint", "prune_checkpoints",
-           "read_trainer_state", "truncate_jsonl", "write_checkpoint", "write_json"]
+           "read_trainer_state", "restore_training_state", "save_training_checkpoint", "truncate_jsonl", "write_checkpoint",
+           "write_json"]
 
 CHECKPOINTS = "checkpoints"
 TRAINER_DIR = "trainer"
@@ -96,6 +97,87 @@ def read_trainer_state(checkpoint: str, config, keys: tuple[str, ...]) -> dict:
                 f"{state['config'][key]!r}; resume with the same {key}, or pick a new output_dir"
             )
     return state
+
+
+def save_training_checkpoint(accelerator, model, tokenizer, prompt_config, optimizer, scheduler, config, state: dict,
+                             modules: dict | None = None) -> str:
+    """Write the one checkpoint format of every trainer (all processes call it; rank 0 writes).
+
+    The folder loads as a policy by path (weights or LoRA adapter, tokenizer,
+    ``prompt_config.json``); ``trainer/`` holds ``optimizer.pt``, ``scheduler.pt``
+    (when there is a scheduler), ``rng_<rank>.pt`` for every process (gathered to
+    rank 0), ``<name>.pt`` for each extra module (a value head) and
+    ``trainer_state.json`` (``state`` plus the config).
+
+    Args:
+        accelerator: The run's ``accelerate.Accelerator``.
+        model: The (prepared) model.
+        tokenizer: Its tokenizer.
+        prompt_config: The :class:`~stepagent_train.prompts.PromptConfig` prompts were built with.
+        optimizer: The optimizer.
+        scheduler: The LR scheduler, or None.
+        config: The run's config dataclass (saved for resume checks).
+        state: The run's position: ``step`` (the folder's name) and whatever the trainer needs to resume.
+        modules: Extra torch modules (a value head) to save by name.
+
+    Returns:
+        The checkpoint folder.
+    """
+    import torch
+    from dataclasses import asdict
+
+    from .models import save_weights
+
+    rng = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.get_rng_state_all()
+    if accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        rngs = gather_object([rng])  # in rank order
+    else:
+        rngs = [rng]
+    folder = os.path.join(config.output_dir, CHECKPOINTS, f"step-{state['step']}")
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        def write(tmp: str) -> None:
+            save_weights(accelerator.unwrap_model(model), tmp)
+            tokenizer.save_pretrained(tmp)
+            prompt_config.save(tmp)
+            trainer = os.path.join(tmp, TRAINER_DIR)
+            os.makedirs(trainer)
+            torch.save(optimizer.state_dict(), os.path.join(trainer, "optimizer.pt"))
+            if scheduler is not None:
+                torch.save(scheduler.state_dict(), os.path.join(trainer, "scheduler.pt"))
+            for rank, saved in enumerate(rngs):
+                torch.save(saved, os.path.join(trainer, f"rng_{rank}.pt"))
+            for name, module in (modules or {}).items():
+                torch.save(accelerator.unwrap_model(module).state_dict(), os.path.join(trainer, f"{name}.pt"))
+            write_json(os.path.join(trainer, "trainer_state.json"), {**state, "config": asdict(config)})
+
+        write_checkpoint(config.output_dir, state["step"], write)
+        prune_checkpoints(config.output_dir, config.save_total_limit)
+    accelerator.wait_for_everyone()
+    return folder
+
+
+def restore_training_state(checkpoint: str, optimizer, scheduler, rank: int = 0, modules: dict | None = None) -> None:
+    """Load what :func:`save_training_checkpoint` wrote into ``optimizer``, ``scheduler`` (may be None),
+    the extra ``modules`` and this process's RNG (the model itself is loaded by path)."""
+    import torch
+
+    trainer = os.path.join(checkpoint, TRAINER_DIR)
+    optimizer.load_state_dict(torch.load(os.path.join(trainer, "optimizer.pt"), map_location="cpu", weights_only=True))
+    if scheduler is not None:
+        scheduler.load_state_dict(torch.load(os.path.join(trainer, "scheduler.pt"), weights_only=True))
+    for name, module in (modules or {}).items():
+        module.load_state_dict(torch.load(os.path.join(trainer, f"{name}.pt"), map_location="cpu", weights_only=True))
+    rng_file = os.path.join(trainer, f"rng_{rank}.pt")
+    if os.path.exists(rng_file):
+        rng = torch.load(rng_file, weights_only=True)
+        torch.set_rng_state(rng["cpu"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
 
 
 def checkpoint_step(checkpoint: str) -> int:

@@ -19,13 +19,12 @@ optimizer step.
 
 from __future__ import annotations
 
-import json
 import math
 from contextlib import nullcontext
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -35,10 +34,11 @@ from wrappers import read_trajectories
 
 from .batching import IGNORE_INDEX, answer_token_logprobs, collate, encode_example
 from .checkpoint import (
-    TRAINER_DIR, append_jsonl, latest_checkpoint, prune_checkpoints, read_trainer_state, truncate_jsonl, write_checkpoint,
+    append_jsonl, latest_checkpoint, read_trainer_state, restore_training_state, save_training_checkpoint, truncate_jsonl,
 )
+from .config import TrainConfig
 from .device import make_accelerator
-from .models import DEFAULT_MODEL, add_lora, check_model_name, is_tiny, save_weights
+from .models import add_lora, is_tiny
 from .offline_model import OfflineModelConfig, build_offline_model, record_texts
 from .policies import load_model
 from .prompts import PromptBuilder, PromptConfig, examples_from_record
@@ -51,70 +51,31 @@ BASE_MODEL_DIR = "base-model"
 _RESUME_KEYS = ("train_file", "model", "lora", "lora_target_modules", "batch_size", "grad_accum_steps", "seed", "max_prompt_tokens", "max_turns")
 
 
-@dataclass
-class SFTConfig:
-    """Settings of an SFT run."""
+@dataclass(kw_only=True)
+class SFTConfig(TrainConfig):
+    """Settings of an SFT run (the shared fields of :class:`~stepagent_train.config.TrainConfig`, plus these)."""
 
     train_file: str = field(metadata={"help": "trajectory records (JSON Lines) to imitate, e.g. from stepagent-collect"})
     output_dir: str = field(metadata={"help": "run folder: checkpoints/, metrics.jsonl, base-model/ (offline model)"})
-    model: str = field(default=DEFAULT_MODEL, metadata={"help": "model to fine-tune: smollm2-135m (pretrained, the default), tiny (built from train_file, for tests), a hub id org/name or a folder"})
-    lora: bool | None = field(default=None, metadata={"help": "train a LoRA adapter instead of all weights (None: LoRA for a pretrained model, all weights for tiny)"})
-    lora_target_modules: str = field(default="all-linear", metadata={"help": "modules a new LoRA adapter wraps: all-linear or a comma list such as q_proj,k_proj,v_proj,o_proj"})
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32, metadata={"help": "LoRA scaling numerator (scale = alpha / r)"})
-    lora_dropout: float = field(default=0.0, metadata={"help": "dropout on the LoRA branch"})
-    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate (AdamW); ~1e-3 from scratch, ~2e-4 LoRA, ~1e-5 full fine-tuning of a pretrained LLM"})
-    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay"})
     warmup_steps: int = field(default=10, metadata={"help": "optimizer steps of linear warmup, then cosine decay to 10% of the peak"})
     num_epochs: float = field(default=1.0, metadata={"help": "passes over the data (ignored when max_steps is set)"})
     max_steps: int | None = field(default=None, metadata={"help": "optimizer steps to train; None: from num_epochs"})
-    batch_size: int = field(default=8, metadata={"help": "examples per micro-batch and process"})
-    grad_accum_steps: int = field(default=1, metadata={"help": "micro-batches per optimizer step and process"})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping norm (0: none)"})
-    max_prompt_tokens: int = field(default=512, metadata={"help": "prompt token budget (older turns dropped first)"})
-    max_turns: int | None = field(default=None, metadata={"help": "past turns kept in prompts at most (None: as many as fit)"})
-    max_answer_tokens: int = field(default=64, metadata={"help": "answer tokens trained at most (longer answers are cut)"})
     prompt_loss_weight: float = field(default=0.0, metadata={"help": "weight of an extra next-token loss on the prompt tokens, a language-modelling signal on the observations for a model trained from scratch (0: action tokens only)"})
-    seed: int = field(default=0, metadata={"help": "seed of the data order, the offline model and dropout"})
-    save_every: int = field(default=50, metadata={"help": "write a checkpoint every N optimizer steps (and at the end)"})
-    save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept (oldest deleted first)"})
-    max_seconds: float | None = field(default=None, metadata={"help": "stop early, with a checkpoint, once this process has trained this many seconds (None: no limit); --resume continues"})
-    mixed_precision: str = field(default="no", metadata={"help": "accelerate mixed precision: no, bf16 or fp16 (GPU)"})
-    resume: bool = field(default=False, metadata={"help": "continue from the latest checkpoint in output_dir"})
 
     def __post_init__(self):
-        for name in ("lora_r", "lora_alpha", "batch_size", "grad_accum_steps", "save_every", "save_total_limit", "max_answer_tokens"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        super().__post_init__()
+        if self.model is None:
+            raise ValueError("model must name the model to fine-tune, e.g. smollm2-135m or tiny")
         if self.max_steps is not None and (not isinstance(self.max_steps, int) or self.max_steps < 1):
             raise ValueError(f"max_steps must be None or an int >= 1, got {self.max_steps!r}")
         if not self.num_epochs > 0:
             raise ValueError(f"num_epochs must be > 0, got {self.num_epochs!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}; try 2e-4")
-        if self.warmup_steps < 0 or self.weight_decay < 0 or self.max_grad_norm < 0 or not 0 <= self.lora_dropout < 1:
-            raise ValueError(
-                f"need warmup_steps >= 0, weight_decay >= 0, max_grad_norm >= 0 and 0 <= lora_dropout < 1; got "
-                f"{self.warmup_steps}, {self.weight_decay}, {self.max_grad_norm}, {self.lora_dropout}"
-            )
+        if self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps must be >= 0, got {self.warmup_steps!r}")
         if not self.prompt_loss_weight >= 0:
             raise ValueError(f"prompt_loss_weight must be >= 0, got {self.prompt_loss_weight!r}; 0 trains on action tokens only")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be None or > 0, got {self.max_seconds!r}")
-        if self.mixed_precision not in ("no", "bf16", "fp16"):
-            raise ValueError(f"mixed_precision must be 'no', 'bf16' or 'fp16', got {self.mixed_precision!r}")
-        PromptConfig(max_prompt_tokens=self.max_prompt_tokens, max_turns=self.max_turns)  # validates both
-        check_model_name(self.model)
         if not os.path.isfile(self.train_file):
             raise ValueError(f"train_file {self.train_file!r} does not exist; record demos with stepagent-collect first")
-
-    def use_lora(self) -> bool:
-        """Whether a LoRA adapter is trained (``lora``, or by default: for every model but ``tiny``)."""
-        return not is_tiny(self.model) if self.lora is None else self.lora
-
-    def prompt_config(self) -> PromptConfig:
-        return PromptConfig(max_prompt_tokens=self.max_prompt_tokens, max_turns=self.max_turns)
 
 
 def sft_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], num_tokens: int,
@@ -233,15 +194,7 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(config.warmup_steps, total_steps))
     model, optimizer = accelerator.prepare(model, optimizer)
     if resume_from is not None:
-        trainer = os.path.join(resume_from, TRAINER_DIR)
-        optimizer.load_state_dict(torch.load(os.path.join(trainer, "optimizer.pt"), map_location="cpu", weights_only=True))
-        scheduler.load_state_dict(torch.load(os.path.join(trainer, "scheduler.pt"), weights_only=True))
-        rng_file = os.path.join(trainer, f"rng_{rank}.pt")
-        if os.path.exists(rng_file):
-            rng = torch.load(rng_file, weights_only=True)
-            torch.set_rng_state(rng["cpu"])
-            if "cuda" in rng and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(rng["cuda"])
+        restore_training_state(resume_from, optimizer, scheduler, rank)
 
     metrics_path = os.path.join(config.output_dir, METRICS_FILE)
     start = state["step"]
@@ -304,7 +257,7 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
         bar.update()
         out_of_time = config.max_seconds is not None and _any(accelerator, time.perf_counter() - began >= config.max_seconds)
         if done % config.save_every == 0 or done == total_steps or out_of_time:
-            _save(accelerator, model, tokenizer, builder.config, optimizer, scheduler, config, done)
+            save_training_checkpoint(accelerator, model, tokenizer, builder.config, optimizer, scheduler, config, {"step": done})
         if out_of_time:
             if accelerator.is_main_process:
                 print(f"sft: stopped after step {done} of {total_steps}: max_seconds={config.max_seconds} reached "
@@ -329,30 +282,6 @@ def _offline_base(config: SFTConfig, records: list[dict], offline_config: Offlin
         build_offline_model(record_texts(records, PromptConfig().system), base, offline_config)
     accelerator.wait_for_everyone()
     return os.path.abspath(base)
-
-
-def _save(accelerator, model, tokenizer, prompt_config, optimizer, scheduler, config: SFTConfig, step: int) -> None:
-    rank = accelerator.process_index
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        def write(folder: str) -> None:
-            save_weights(accelerator.unwrap_model(model), folder)
-            tokenizer.save_pretrained(folder)
-            prompt_config.save(folder)
-            trainer = os.path.join(folder, TRAINER_DIR)
-            os.makedirs(trainer)
-            torch.save(optimizer.state_dict(), os.path.join(trainer, "optimizer.pt"))
-            torch.save(scheduler.state_dict(), os.path.join(trainer, "scheduler.pt"))
-            rng = {"cpu": torch.get_rng_state()}
-            if torch.cuda.is_available():
-                rng["cuda"] = torch.cuda.get_rng_state_all()
-            torch.save(rng, os.path.join(trainer, f"rng_{rank}.pt"))
-            with open(os.path.join(trainer, "trainer_state.json"), "w", encoding="utf-8") as f:
-                json.dump({"step": step, "config": asdict(config)}, f, indent=2)
-
-        write_checkpoint(config.output_dir, step, write)
-        prune_checkpoints(config.output_dir, config.save_total_limit)
-    accelerator.wait_for_everyone()
 
 
 def _tensorboard(output_dir: str):
