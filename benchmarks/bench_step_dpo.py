@@ -51,7 +51,7 @@ from stepagent_train.collect import collect_expert
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts
 from stepagent_train.policies import load_model
 from stepagent_train.prompts import PromptBuilder, PromptConfig, examples_from_record
-from stepagent_train.sft import batch_schedule
+from stepagent_train.batching import batch_schedule
 from stepagent_train.step_dpo import StepPair, export_pairs, reference_logprobs, reflection_step
 from wrappers import read_trajectories
 

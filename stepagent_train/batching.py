@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .prompts import Prompt, PromptBuilder
 
-__all__ = ["IGNORE_INDEX", "Example", "answer_token_logprobs", "collate", "encode_example"]
+__all__ = ["IGNORE_INDEX", "Example", "answer_token_logprobs", "batch_schedule", "collate", "encode_example"]
 
 #: Label of the tokens that carry no loss (the prompt's and the padding).
 IGNORE_INDEX = -100
@@ -77,6 +78,29 @@ def collate(examples: list[Example], pad_id: int) -> dict[str, torch.Tensor]:
         labels[row, :n] = torch.tensor(e.labels)
         mask[row, :n] = 1
     return {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+
+def batch_schedule(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """The micro-batches (lists of example indices) of one epoch; a function of its arguments only.
+
+    Examples are shuffled, cut into pools of 50 batches, sorted by length
+    within a pool (so a batch holds similar lengths: little padding), batched,
+    and the batches shuffled.
+
+    Args:
+        lengths: Token length of each example.
+        batch_size: Examples per micro-batch.
+        seed: The run's seed.
+        epoch: The epoch number (from 0).
+    """
+    rng = np.random.default_rng([seed, epoch])
+    order = rng.permutation(len(lengths))
+    pool = batch_size * 50
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool].tolist(), key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def answer_token_logprobs(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:

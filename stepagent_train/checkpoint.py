@@ -17,11 +17,12 @@ import shutil
 import tempfile
 from collections.abc import Callable
 
-__all__ = ["CHECKPOINTS", "TRAINER_DIR", "append_jsonl", "atomic_dir", "checkpoint_step", "latest_checkpoint", "prune_checkpoints",
+__all__ = ["CHECKPOINTS", "METRICS_FILE", "TRAINER_DIR", "append_jsonl", "atomic_dir", "checkpoint_step", "latest_checkpoint", "prune_checkpoints",
            "read_trainer_state", "restore_training_state", "save_training_checkpoint", "truncate_jsonl", "write_checkpoint",
            "write_json"]
 
 CHECKPOINTS = "checkpoints"
+METRICS_FILE = "metrics.jsonl"
 TRAINER_DIR = "trainer"
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
 
@@ -24,15 +23,12 @@ _SPLITS = ("train", "dev", "test")
 
 
 def _env_kwargs(text: str | None) -> dict:
-    if not text:
-        return {}
+    from .config import parse_env_kwargs
+
     try:
-        kwargs = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SystemExit(f"--env-kwargs must be a JSON object, e.g. '{{\"num_products\": 1000}}' ({error})") from None
-    if not isinstance(kwargs, dict):
-        raise SystemExit("--env-kwargs must be a JSON object")
-    return kwargs
+        return parse_env_kwargs(text)
+    except ValueError as error:
+        raise SystemExit(f"--env-kwargs: {error}") from None
 
 
 # -- collect -------------------------------------------------------------------

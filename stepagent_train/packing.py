@@ -28,7 +28,7 @@ import torch
 
 from .batching import IGNORE_INDEX, Example, answer_token_logprobs, collate
 
-__all__ = ["AnswerGroup", "collate_groups", "group_logprobs", "mask_kind"]
+__all__ = ["AnswerGroup", "PairTokens", "collate_groups", "group_logprobs", "mask_kind", "pair_logprobs"]
 
 _PROMPT, _PAD = -1, -2
 
@@ -39,6 +39,15 @@ class AnswerGroup:
 
     prompt_ids: list[int]
     answers: list[list[int]]
+
+
+@dataclass
+class PairTokens:
+    """The token ids of one preference pair: answers are what the model writes after the prompt."""
+
+    prompt_ids: list[int]
+    chosen_ids: list[int]
+    rejected_ids: list[int]
 
 
 def mask_kind(model) -> str | None:
@@ -140,3 +149,25 @@ def group_logprobs(model: torch.nn.Module, groups: Sequence[AnswerGroup], pad_id
     sums = torch.zeros((len(groups), most), dtype=token.dtype, device=device)
     sums = sums.index_put((rows[keep], batch["segments"][keep]), token, accumulate=True)
     return [sums[i, : len(g.answers)] for i, g in enumerate(groups)]
+
+
+def pair_logprobs(model: torch.nn.Module, pairs: Sequence[PairTokens], pad_id: int,
+                  shared_prompt: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(log pi(chosen | prompt), log pi(rejected | prompt))`` of each pair under ``model``, summed
+    over the answer tokens only (the same quantity as
+    :meth:`~stepagent_train.policies.HFPolicy.action_logprobs`).
+
+    Args:
+        model: A causal LM (gradients flow unless called under ``no_grad``).
+        pairs: The pairs.
+        pad_id: Padding token id.
+        shared_prompt: Run each prompt once for both answers (one packed row,
+            :func:`collate_groups`); False, or a model whose
+            attention takes no custom mask: two rows per pair.
+
+    Returns:
+        Two float tensors ``[len(pairs)]`` on the model's device.
+    """
+    groups = [AnswerGroup(p.prompt_ids, [p.chosen_ids, p.rejected_ids]) for p in pairs]
+    both = torch.stack(group_logprobs(model, groups, pad_id, shared_prompt))
+    return both[:, 0], both[:, 1]

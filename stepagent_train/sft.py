@@ -26,15 +26,14 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
 from wrappers import read_trajectories
 
-from .batching import IGNORE_INDEX, answer_token_logprobs, collate, encode_example
+from .batching import IGNORE_INDEX, answer_token_logprobs, batch_schedule, collate, encode_example
 from .checkpoint import (
-    append_jsonl, latest_checkpoint, read_trainer_state, restore_training_state, save_training_checkpoint, truncate_jsonl,
+    METRICS_FILE, append_jsonl, latest_checkpoint, read_trainer_state, restore_training_state, save_training_checkpoint, truncate_jsonl,
 )
 from .config import TrainConfig
 from .device import make_accelerator
@@ -43,9 +42,8 @@ from .offline_model import OfflineModelConfig, build_offline_model, record_texts
 from .policies import load_model
 from .prompts import PromptBuilder, PromptConfig, examples_from_record
 
-__all__ = ["SFTConfig", "batch_schedule", "sft_loss", "train_sft"]
+__all__ = ["SFTConfig", "sft_loss", "train_sft"]
 
-METRICS_FILE = "metrics.jsonl"
 BASE_MODEL_DIR = "base-model"
 # Fields a resumed run must share with the run it continues (they fix the data order and the model).
 _RESUME_KEYS = ("train_file", "model", "lora", "lora_target_modules", "batch_size", "grad_accum_steps", "seed", "max_prompt_tokens", "max_turns")
@@ -111,29 +109,6 @@ def sft_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor], num_tokens:
     nll = token_nll[answer].sum()
     loss = nll / num_tokens + prompt_loss_weight * token_nll[prompt].sum() / max(num_prompt_tokens, 1)
     return loss, nll.detach()
-
-
-def batch_schedule(lengths: list[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
-    """The micro-batches (lists of example indices) of one epoch; a function of its arguments only.
-
-    Examples are shuffled, cut into pools of 50 batches, sorted by length
-    within a pool (so a batch holds similar lengths: little padding), batched,
-    and the batches shuffled.
-
-    Args:
-        lengths: Token length of each example.
-        batch_size: Examples per micro-batch.
-        seed: The run's seed.
-        epoch: The epoch number (from 0).
-    """
-    rng = np.random.default_rng([seed, epoch])
-    order = rng.permutation(len(lengths))
-    pool = batch_size * 50
-    batches = []
-    for start in range(0, len(order), pool):
-        chunk = sorted(order[start : start + pool].tolist(), key=lambda i: lengths[i])
-        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
-    return [batches[i] for i in rng.permutation(len(batches))]
 
 
 def _lr_lambda(warmup: int, total: int):

@@ -20,7 +20,8 @@ from stepagent_train.collect import collect_expert  # noqa: E402
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts  # noqa: E402
 from stepagent_train.policies import HFPolicy, load_model  # noqa: E402
 from stepagent_train.prompts import PromptBuilder, PromptConfig, examples_from_record  # noqa: E402
-from stepagent_train.sft import SFTConfig, batch_schedule, sft_loss, train_sft  # noqa: E402
+from stepagent_train.batching import batch_schedule  # noqa: E402
+from stepagent_train.sft import SFTConfig, sft_loss, train_sft  # noqa: E402
 
 from conftest import TINY_MODEL  # noqa: E402
 

@@ -14,15 +14,16 @@ pytest.importorskip("accelerate")
 from safetensors.torch import load_file  # noqa: E402
 
 import stepagent_envs  # noqa: E402,F401
+import stepagent_train.loop as loop  # noqa: E402
 import stepagent_train.step_dpo as step_dpo  # noqa: E402
+from stepagent_train.checkpoint import latest_checkpoint  # noqa: E402
 from stepagent_train.batching import IGNORE_INDEX  # noqa: E402
-from stepagent_train.packing import AnswerGroup, collate_groups  # noqa: E402
+from stepagent_train.packing import AnswerGroup, PairTokens, collate_groups, pair_logprobs  # noqa: E402
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts  # noqa: E402
 from stepagent_train.policies import load_model  # noqa: E402
 from stepagent_train.prompts import PromptBuilder, PromptConfig, examples_from_record  # noqa: E402
 from stepagent_train.step_dpo import (  # noqa: E402
-    PairTokens, StepAgentConfig, StepPair, export_pairs, inspect_steps, pair_logprobs,
-    reflection_step, step_dpo_loss, train_stepagent,
+    StepAgentConfig, StepPair, export_pairs, inspect_steps, reflection_step, step_dpo_loss, train_stepagent,
 )
 from wrappers import read_trajectories  # noqa: E402
 
@@ -167,7 +168,7 @@ def test_inspection_reports_agreement_per_step_position(loaded, demos, tmp_path,
         return examples
 
     monkeypatch.setattr(step_dpo, "examples_from_record", remember)
-    cfg = config(tmp_path, demos, "unused", trajectories=None, k=3)
+    cfg = config(tmp_path, demos, "tiny", trajectories=None, k=3)
     pairs, report = inspect_steps(ScriptedPolicy(builder, expert_of), records, cfg, cycle=1, show_progress=False)
     steps = sum(len(r["steps"]) for r in records)
     assert report["steps"] == steps and report["samples"] == 3 * steps
@@ -177,7 +178,7 @@ def test_inspection_reports_agreement_per_step_position(loaded, demos, tmp_path,
     odd = sum(len(r["steps"]) // 2 for r in records)
     assert len(pairs) == odd  # one pair per odd step: unique_pairs folds the 3 identical samples
     assert all(p.step % 2 == 1 and p.rejected == "search[wrong thing]" and p.score == 0.0 for p in pairs)
-    cfg = config(tmp_path, demos, "unused", trajectories=None, k=3, unique_pairs=False, steps_per_trajectory=2)
+    cfg = config(tmp_path, demos, "tiny", trajectories=None, k=3, unique_pairs=False, steps_per_trajectory=2)
     pairs, report = inspect_steps(ScriptedPolicy(builder, expert_of), records, cfg, cycle=1, show_progress=False)
     assert report["steps"] == 2 * len(records)
     assert len(pairs) == 3 * sum(p["samples"] // 3 for p in report["positions"] if p["step"] % 2)
@@ -243,19 +244,19 @@ def test_resume_mid_cycle_equals_an_uninterrupted_run(demos, model_dir, tmp_path
     kw = dict(save_every=2, save_total_limit=10)
     straight = train_stepagent(config(tmp_path / "a", demos, model_dir, **kw), show_progress=False)
 
-    real_append = step_dpo.append_jsonl
+    real_append = loop.append_jsonl
 
     def crash(path, row):
         real_append(path, row)
         if row.get("cycle") == 2 and row.get("cycle_step") == 3:
             raise KeyboardInterrupt  # logged, not checkpointed: redone on resume
 
-    monkeypatch.setattr(step_dpo, "append_jsonl", crash)
+    monkeypatch.setattr(loop, "append_jsonl", crash)
     with pytest.raises(KeyboardInterrupt):
         train_stepagent(config(tmp_path / "b", demos, model_dir, **kw), show_progress=False)
-    state = json.load(open(os.path.join(step_dpo.latest_checkpoint(str(tmp_path / "b")), "trainer", "trainer_state.json")))
+    state = json.load(open(os.path.join(latest_checkpoint(str(tmp_path / "b")), "trainer", "trainer_state.json")))
     assert (state["cycle"], state["cycle_step"]) == (2, 2)
-    monkeypatch.setattr(step_dpo, "append_jsonl", real_append)
+    monkeypatch.setattr(loop, "append_jsonl", real_append)
     with pytest.raises(ValueError, match="already holds a StepAgent run"):
         train_stepagent(config(tmp_path / "b", demos, model_dir, **kw), show_progress=False)
     with pytest.raises(ValueError, match="resume: k is 3 but the run .* used 2"):
