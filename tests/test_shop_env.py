@@ -7,6 +7,7 @@ import pytest
 
 import stepagent_envs  # noqa: F401
 from stepagent_envs.shop.env import StepShopEnv
+from stepagent_envs.shop.reward import purchase_reward
 
 
 @pytest.fixture(scope="module")
@@ -127,12 +128,26 @@ def play_expert(env, max_steps=15):
     return info
 
 
+def bought_the_goal(env, info):
+    """The episode ended buying the goal's product with the goal's options, paid
+    what upstream's reward pays for exactly that purchase. That is 1.0 ("won")
+    for most goals and less where upstream's option quirks withhold a match
+    (e.g. colour ``dash kit`` reduces to ``ash``; see shop/reward.py)."""
+    u = env.unwrapped
+    goal, data = u.goal, u.shop.data
+    if info.get("purchased_asin") != goal.asin:
+        return False
+    target = data.products[data.index_of[goal.asin]]
+    best, _ = purchase_reward(target, target, goal, dict(zip(goal.option_names, goal.options)))
+    return info["score"] == pytest.approx(best)
+
+
 def test_expert_solves_every_embedded_test_goal(env):
     goals = env.unwrapped.goals
     wins = 0
     for goal in goals:
         env.reset(options={"task_id": goal.goal_id})
-        wins += play_expert(env).get("won", False)
+        wins += bought_the_goal(env, play_expert(env))
     assert wins / len(goals) >= 0.99, f"expert solved {wins}/{len(goals)}"
 
 
@@ -149,7 +164,7 @@ def test_expert_recovers_from_any_state():
             else:
                 action = "search[" + first_words(rng.choice(env.goals).instruction, 4) + "]"
             obs, _, _, _, info = env.step(action)
-        wins += play_expert(env, max_steps=20).get("won", False)
+        wins += bought_the_goal(env, play_expert(env, max_steps=20))
     assert wins == 60
 
 
@@ -158,7 +173,7 @@ def test_expert_solves_the_real_subset(webshop_dir):
     wins = 0
     for goal in env.goals:
         env.reset(options={"task_id": goal.goal_id})
-        wins += play_expert(env).get("won", False)
+        wins += bought_the_goal(env, play_expert(env))
     assert wins == len(env.goals) == 413
 
 
@@ -180,4 +195,6 @@ def test_check_text_env_on_the_real_subset(webshop_dir):
     from stepagent_envs.testing import check_text_env
 
     make = lambda: gym.make("StepShop-v0", split="test", data_dir=str(webshop_dir))  # noqa: E731
-    check_text_env(make(), env_fn=make, oracle_episodes=5)
+    # Oracle seeds 0-3: seed 4's goal (B08QRHVS6N/5, style "dash") cannot be
+    # won under upstream's reward ("dash" holds "ash"); bought_the_goal covers it.
+    check_text_env(make(), env_fn=make, oracle_episodes=4)
