@@ -4,9 +4,11 @@
 * ``stepagent-sft``: supervised fine-tuning on trajectory records;
 * ``stepagent-eval``: evaluate policies on a split (table and JSON);
 * ``stepagent-train stepagent``: StepAgent (inspection + step-level DPO reflection, in cycles);
+* ``stepagent-train ppo`` / ``grpo`` / ``gigpo``: on-policy RL from a starting policy (outcome, step or
+  mixed reward: ``--reward``); ``gigpo`` is ``grpo --estimator gigpo``;
 * ``stepagent-train demo`` (and ``stepagent demo``): the end-to-end demo.
 
-``python -m stepagent_train.cli {collect,sft,stepagent,eval,demo} ...`` runs the same;
+``python -m stepagent_train.cli {collect,sft,stepagent,ppo,grpo,gigpo,eval,demo} ...`` runs the same;
 on several GPUs: ``accelerate launch -m stepagent_train.cli sft ...``.
 """
 
@@ -114,6 +116,44 @@ def _stepagent(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- ppo, grpo, gigpo ------------------------------------------------------------
+def _rl_parser(algorithm: str):
+    def add(parser: argparse.ArgumentParser) -> None:
+        _dataclass_arguments(parser, _rl_config(algorithm))
+        if algorithm == "gigpo":
+            parser.set_defaults(estimator="gigpo")
+    return add
+
+
+def _rl_config(algorithm: str):
+    if algorithm == "ppo":
+        from .ppo import PPOConfig
+
+        return PPOConfig
+    from .grpo import GRPOConfig
+
+    return GRPOConfig
+
+
+def _rl(algorithm: str):
+    def run(args: argparse.Namespace) -> int:
+        from stepagent_envs.evaluate import EvalResult, format_table
+
+        cls = _rl_config(algorithm)
+        config = cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
+        if algorithm == "ppo":
+            from .ppo import train_ppo as train
+        else:
+            from .grpo import train_grpo as train
+        summary = train(config)
+        dev = [summary["initial_dev"]] + [c["dev"] for c in summary["cycles"]]
+        if any(dev):
+            print("dev split:\n" + format_table([EvalResult(**d) for d in dev if d]))
+        print(f"best: {summary['best_checkpoint']} (iteration {summary['best_cycle']})")
+        return 0
+    return run
+
+
 # -- eval ----------------------------------------------------------------------
 def _eval_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default="StepShop-v0", help="env id (default: StepShop-v0)")
@@ -172,13 +212,16 @@ _COMMANDS = {
     "collect": (_collect_parser, _collect, "record the env oracle's trajectories (expert demos)"),
     "sft": (_sft_parser, _sft, "supervised fine-tuning on trajectory records"),
     "stepagent": (_stepagent_parser, _stepagent, "StepAgent: inspection and step-level DPO reflection, in cycles"),
+    "ppo": (_rl_parser("ppo"), _rl("ppo"), "PPO from a starting policy: a value head, GAE over turns"),
+    "grpo": (_rl_parser("grpo"), _rl("grpo"), "GRPO / RLOO from a starting policy: group advantages, no critic"),
+    "gigpo": (_rl_parser("gigpo"), _rl("gigpo"), "GiGPO: GRPO with step-level advantages over identical states"),
     "eval": (_eval_parser, _eval, "evaluate policies on a split: success, score, step agreement"),
     "demo": (add_demo_arguments, run_demo_from_args, "collect, build the offline model, SFT, evaluate, plot"),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``stepagent-train {collect,sft,stepagent,eval,demo} ...``"""
+    """``stepagent-train {collect,sft,stepagent,ppo,grpo,gigpo,eval,demo} ...``"""
     parser = argparse.ArgumentParser(prog="stepagent-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (add, run, help_text) in _COMMANDS.items():

@@ -46,14 +46,13 @@ class TrainConfig:
     max_turns: int | None = field(default=None, metadata={"help": "past turns kept in prompts at most (None: as many as fit, or as saved with the model)"})
     max_answer_tokens: int = field(default=64, metadata={"help": "answer tokens trained at most (longer answers are cut)"})
     seed: int = field(default=0, metadata={"help": "seed of the data order, sampling, the offline model, LoRA init and dropout"})
-    save_every: int = field(default=50, metadata={"help": "write a checkpoint every N optimizer steps (and at the end)"})
     save_total_limit: int = field(default=2, metadata={"help": "checkpoints kept (oldest deleted first)"})
     max_seconds: float | None = field(default=None, metadata={"help": "stop early, with a checkpoint, once this process has trained this many seconds (None: no limit); --resume continues"})
     mixed_precision: str = field(default="no", metadata={"help": "accelerate mixed precision: no, bf16 or fp16 (GPU)"})
     resume: bool = field(default=False, metadata={"help": "continue from the latest checkpoint in output_dir"})
 
     def __post_init__(self):
-        for name in ("lora_r", "lora_alpha", "batch_size", "grad_accum_steps", "max_answer_tokens", "save_every", "save_total_limit"):
+        for name in ("lora_r", "lora_alpha", "batch_size", "grad_accum_steps", "max_answer_tokens", "save_total_limit"):
             _positive_int(self, name)
         if not self.learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}; try 2e-4 for LoRA")

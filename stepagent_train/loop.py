@@ -16,7 +16,7 @@ with ``accelerate``. :func:`run_cycles` then runs the cycles: the optimizer
 (AdamW; fresh each cycle or kept across cycles), gradient clipping, a
 ``metrics.jsonl`` row per optimizer step and per cycle, checkpoints
 (:func:`~stepagent_train.checkpoint.save_training_checkpoint`) every
-``save_every`` steps inside a cycle when the algorithm's cycle data can be
+``config.save_every`` steps inside a cycle when the algorithm's cycle data can be
 rebuilt on resume, and at every cycle's end; dev evaluation after each cycle
 (cached in ``cycle-N/dev.json``); ``best/``, a copy of the best cycle's
 checkpoint by dev; ``summary.json``. A resumed run continues at the step it
@@ -46,8 +46,8 @@ from .models import add_lora
 from .policies import HFPolicy, load_model
 from .prompts import PromptBuilder, PromptConfig
 
-__all__ = ["BEST_DIR", "SUMMARY_FILE", "CycleData", "Session", "check_output_dir", "cycle_file", "open_session", "read_json",
-           "run_cycles"]
+__all__ = ["BEST_DIR", "SUMMARY_FILE", "CycleData", "Session", "check_output_dir", "cycle_file", "load_start_model",
+           "open_session", "read_json", "run_cycles"]
 
 BEST_DIR = "best"
 SUMMARY_FILE = "summary.json"
@@ -111,11 +111,7 @@ def open_session(config, start_model: str, resume_keys: tuple[str, ...], new_lor
         model, tokenizer, folder = load_model(resume_from, trainable=True)
     else:
         state = {"step": 0, "cycle": 1, "cycle_step": 0, "cycle_steps": None}
-        model, tokenizer, folder = load_model(start_model, trainable=True)
-        lora = config.use_lora() if new_lora is None else new_lora
-        if lora and not hasattr(model, "peft_config"):
-            model = add_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules,
-                             seed=config.seed)
+        model, tokenizer, folder = load_start_model(config, start_model, new_lora)
         torch.manual_seed(config.seed)  # dropout draws from here; a resumed run restores the saved state instead
     builder = PromptBuilder(tokenizer, config.prompt_config(PromptConfig.load(folder) if os.path.isdir(folder) else None))
     extra = modules(model) if modules else {}
@@ -127,10 +123,21 @@ def open_session(config, start_model: str, resume_keys: tuple[str, ...], new_lor
     return Session(accelerator, model, tokenizer, builder, state, resume_from, extra)
 
 
+def load_start_model(config, start_model: str, new_lora: bool | None = None):
+    """``(model, tokenizer, folder)`` of the run's starting policy: ``start_model`` (an adapter keeps
+    training) with a new LoRA adapter on a full model where ``new_lora`` (None: ``config.use_lora()``) says."""
+    model, tokenizer, folder = load_model(start_model, trainable=True)
+    lora = config.use_lora() if new_lora is None else new_lora
+    if lora and not hasattr(model, "peft_config"):
+        model = add_lora(model, config.lora_r, config.lora_alpha, config.lora_dropout, config.lora_target_modules,
+                         seed=config.seed)
+    return model, tokenizer, folder
+
+
 def run_cycles(config: EnvTrainConfig, session: Session, cycles: int, cycle_data: Callable[[int], CycleData],
                train_step: Callable[[CycleData, list[list[int]]], dict], start_model: str, name: str,
                fresh_optimizer: bool = True, resumable_mid_cycle: bool = True, eval_initial: bool = True,
-               show_progress: bool = True) -> dict:
+               eval_every: int = 1, show_progress: bool = True) -> dict:
     """Run ``cycles`` cycles (see the module docstring); returns the summary (also ``summary.json``).
 
     Args:
@@ -146,6 +153,7 @@ def run_cycles(config: EnvTrainConfig, session: Session, cycles: int, cycle_data
         resumable_mid_cycle: ``cycle_data`` rebuilds the same data on resume, so checkpoints may be
             written inside a cycle; else only at cycle ends.
         eval_initial: Evaluate the starting policy on dev first.
+        eval_every: Evaluate on dev after every N-th cycle (and after the last).
         show_progress: Show progress bars.
 
     Returns:
@@ -196,7 +204,7 @@ def run_cycles(config: EnvTrainConfig, session: Session, cycles: int, cycle_data
     def finish_cycle(cycle: int, report: dict, total: int, checkpoint: str, seconds: dict) -> None:
         """Dev evaluation, the cycle's report and metrics row, and best/."""
         mark = time.perf_counter()
-        dev = evaluate_dev(cycle)
+        dev = evaluate_dev(cycle) if cycle % eval_every == 0 or cycle == cycles else None
         seconds["dev"] = round(time.perf_counter() - mark, 2)
         full = {"cycle": cycle, **report, "steps": total, "checkpoint": checkpoint, "dev": dev, "seconds": seconds}
         if accelerator.is_main_process:

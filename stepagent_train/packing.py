@@ -28,7 +28,8 @@ import torch
 
 from .batching import IGNORE_INDEX, Example, answer_token_logprobs, collate
 
-__all__ = ["AnswerGroup", "PairTokens", "collate_groups", "group_logprobs", "mask_kind", "pair_logprobs"]
+__all__ = ["AnswerGroup", "PairTokens", "TokenScores", "collate_groups", "group_logprobs", "group_token_logprobs", "mask_kind",
+           "pair_logprobs"]
 
 _PROMPT, _PAD = -1, -2
 
@@ -127,28 +128,102 @@ def group_logprobs(model: torch.nn.Module, groups: Sequence[AnswerGroup], pad_id
     Returns:
         Per group, a float tensor ``[len(group.answers)]`` on the model's device.
     """
-    device = next(model.parameters()).device
     kind = mask_kind(model) if shared_prompt else None
     if kind is None:
+        device = next(model.parameters()).device
         examples = [Example.of(g.prompt_ids, a) for g in groups for a in g.answers]
         batch = {k: v.to(device) for k, v in collate(examples, pad_id).items()}
         logprobs, mask = answer_token_logprobs(model, batch)
         return list((logprobs * mask).sum(-1).split([len(g.answers) for g in groups]))
+    picked, targets, rows, segments, _ = _packed_forward(model, groups, pad_id, kind, False)
+    token = picked.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - picked.logsumexp(-1)
+    most = max(len(g.answers) for g in groups)
+    sums = torch.zeros((len(groups), most), dtype=token.dtype, device=token.device)
+    sums = sums.index_put((rows, segments), token, accumulate=True)
+    return [sums[i, : len(g.answers)] for i, g in enumerate(groups)]
+
+
+@dataclass
+class TokenScores:
+    """Per-token figures of one group's answers (from :func:`group_token_logprobs`).
+
+    Attributes:
+        logprobs: Per answer, ``[len(answer)]`` log-probabilities of its tokens at the temperature.
+        entropies: Per answer, ``[len(answer)]`` entropies of the next-token distributions.
+        hidden: The last layer's hidden state at the prompt's last token (``[hidden]``), or None.
+    """
+
+    logprobs: list[torch.Tensor]
+    entropies: list[torch.Tensor]
+    hidden: torch.Tensor | None = None
+
+
+def group_token_logprobs(model: torch.nn.Module, groups: Sequence[AnswerGroup], pad_id: int, temperature: float = 1.0,
+                         with_hidden: bool = False) -> list[TokenScores]:
+    """Per-token log-probabilities and entropies of every answer of every group under
+    ``softmax(logits / temperature)``, and optionally the prompt's last hidden state (for a value head).
+
+    The prompt runs once per group (packed rows, :func:`collate_groups`); a model whose
+    attention takes no custom mask gets one row per (prompt, answer).
+
+    Args:
+        model: A causal LM (gradients flow unless called under ``no_grad``).
+        groups: The groups.
+        pad_id: Padding token id.
+        temperature: > 0; the sampling temperature the answers were drawn at.
+        with_hidden: Also return the last layer's hidden state at each prompt's last token.
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    kind = mask_kind(model)
+    if kind is None:
+        return [_unpacked_token_scores(model, g, pad_id, temperature, with_hidden) for g in groups]
+    picked, targets, rows, _, hidden = _packed_forward(model, groups, pad_id, kind, with_hidden)
+    picked = picked / temperature if temperature != 1 else picked
+    logz = picked.logsumexp(-1)
+    token = picked.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - logz
+    entropy = logz - (picked.softmax(-1) * picked).sum(-1)
+    per_row = torch.bincount(rows, minlength=len(groups)).tolist()
+    out = []
+    for i, (g, lp, en) in enumerate(zip(groups, token.split(per_row), entropy.split(per_row))):
+        sizes = [len(a) for a in g.answers]
+        out.append(TokenScores(list(lp.split(sizes)), list(en.split(sizes)), None if hidden is None else hidden[i]))
+    return out
+
+
+def _packed_forward(model, groups, pad_id, kind, with_hidden):
+    """The packed forward: the logits of the labelled tokens (``[N, vocab]``, float), their target ids,
+    rows and answer indices (row-major, answers back to back), and the prompts' last hidden states."""
+    device = next(model.parameters()).device
     batch = {k: v.to(device) for k, v in collate_groups(groups, pad_id, kind).items()}
     attention = batch["attention_mask"]
     if attention.dtype != torch.bool:
         attention = attention.to(next(p for p in model.parameters() if p.is_floating_point()).dtype)
     labels, width = batch["labels"], batch["labels"].shape[1]
-    logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], attention_mask=attention,
-                   logits_to_keep=width + 1, use_cache=False).logits
+    out = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], attention_mask=attention,
+                logits_to_keep=width + 1, use_cache=False, output_hidden_states=with_hidden)
     keep = labels != IGNORE_INDEX
     rows = torch.arange(len(groups), device=device)[:, None].expand_as(labels)
-    picked = logits[rows[keep], batch["predictor"][keep]].float()  # only the labelled tokens meet the softmax
-    token = picked.gather(-1, labels[keep].unsqueeze(-1)).squeeze(-1) - picked.logsumexp(-1)
-    most = max(len(g.answers) for g in groups)
-    sums = torch.zeros((len(groups), most), dtype=token.dtype, device=device)
-    sums = sums.index_put((rows[keep], batch["segments"][keep]), token, accumulate=True)
-    return [sums[i, : len(g.answers)] for i, g in enumerate(groups)]
+    picked = out.logits[rows[keep], batch["predictor"][keep]].float()  # only the labelled tokens meet the softmax
+    prompt_width = batch["input_ids"].shape[1] - width
+    hidden = out.hidden_states[-1][:, prompt_width - 1].float() if with_hidden else None
+    return picked, labels[keep], rows[keep], batch["segments"][keep], hidden
+
+
+def _unpacked_token_scores(model, group: AnswerGroup, pad_id: int, temperature: float, with_hidden: bool) -> TokenScores:
+    """:func:`group_token_logprobs` of one group, one row per answer (attention without custom masks)."""
+    device = next(model.parameters()).device
+    batch = {k: v.to(device) for k, v in collate([Example.of(group.prompt_ids, a) for a in group.answers], pad_id).items()}
+    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], output_hidden_states=with_hidden)
+    n = len(group.prompt_ids)
+    logprobs, entropies = [], []
+    for row, answer in enumerate(group.answers):
+        logits = out.logits[row, n - 1 : n - 1 + len(answer)].float() / temperature
+        logz = logits.logsumexp(-1)
+        logprobs.append(logits.gather(-1, torch.tensor(answer, device=device)[:, None]).squeeze(-1) - logz)
+        entropies.append(logz - (logits.softmax(-1) * logits).sum(-1))
+    hidden = out.hidden_states[-1][0, n - 1].float() if with_hidden else None
+    return TokenScores(logprobs, entropies, hidden)
 
 
 def pair_logprobs(model: torch.nn.Module, pairs: Sequence[PairTokens], pad_id: int,

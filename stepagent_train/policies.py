@@ -21,6 +21,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from .models import DEFAULT_MODEL, resolve_model
@@ -32,7 +33,42 @@ if TYPE_CHECKING:
 # torch is imported where a local model needs it: callable and HTTP policies run without it.
 log = logging.getLogger(__name__)
 
-__all__ = ["CallablePolicy", "HFPolicy", "Policy", "load_model"]
+__all__ = ["CallablePolicy", "HFPolicy", "Policy", "Sample", "load_model"]
+
+
+@dataclass
+class Sample:
+    """One sampled action with what on-policy losses need (:meth:`HFPolicy.sample`).
+
+    A step is one or more *units* whose log-probabilities the losses use: the
+    generated tokens where the model wrote its answer, or one unit, the chosen
+    candidate, where it ranked ``valid_actions``.
+
+    Attributes:
+        action: The action sent to the env (the parsed answer, or the candidate).
+        token_ids: The answer's token ids: as generated (never re-tokenised), or the
+            chosen candidate's answer ids.
+        logprobs: Per unit, its log-probability under the sampling policy: per generated
+            token ``log softmax(logits / T)``, or for a candidate ``log softmax(log p(c) / T)``
+            over the candidates.
+        entropies: Per unit, the entropy of the distribution it was drawn from.
+        candidates: Ranking: every candidate's answer ids (the loss re-scores them all).
+        candidate: Ranking: the index of the chosen candidate in ``valid_actions``.
+        distribution: Ranking: the probability of every candidate.
+    """
+
+    action: str
+    token_ids: list[int]
+    logprobs: list[float]
+    entropies: list[float]
+    candidates: list[list[int]] | None = None
+    candidate: int | None = None
+    distribution: list[float] | None = None
+
+    @property
+    def logprob(self) -> float:
+        """log pi(action | prompt) under the sampling policy."""
+        return float(sum(self.logprobs))
 
 
 @runtime_checkable
@@ -225,6 +261,84 @@ class HFPolicy:
         self.stats["ranked"] += len(ranked)
         self.stats["generated"] += len(opened)
         return actions
+
+    def sample(self, prompts: Sequence[Prompt]) -> list[Sample]:
+        """One sampled action per prompt at ``temperature`` (> 0), with its token ids, log-probabilities
+        and entropies under the sampling policy (:class:`Sample`).
+
+        A prompt with candidates gets one drawn from ``softmax(log p(c) / temperature)``;
+        one without gets a generated answer drawn token by token from
+        ``softmax(logits / temperature)`` (no top-k or top-p, so the recorded
+        log-probabilities are the sampling distribution's). Seeded as :meth:`act`.
+        """
+        import numpy as np
+        import torch
+
+        if not self.temperature > 0:
+            raise ValueError(f"sample needs temperature > 0 (the policy samples), got {self.temperature}")
+        seed = self.seed + self._calls
+        self._calls += 1
+        out: list[Sample | None] = [None] * len(prompts)
+        ranked = [i for i, p in enumerate(prompts) if self.rank and p.valid_actions]
+        if ranked:
+            rng = np.random.default_rng(seed)
+            for i, logps in zip(ranked, self.candidate_logprobs([prompts[i] for i in ranked])):
+                logp = torch.log_softmax(logps.double() / self.temperature, -1)
+                probs = logp.exp()
+                j = int(rng.choice(len(probs), p=(probs / probs.sum()).numpy()))
+                answers = [self.builder.answer_ids(prompts[i], a) for a in prompts[i].valid_actions]
+                out[i] = Sample(prompts[i].valid_actions[j], answers[j], [float(logp[j])], [float(-(probs * logp).sum())],
+                                answers, j, probs.tolist())
+        opened = [i for i in range(len(prompts)) if out[i] is None]
+        if opened:
+            for i, sample in zip(opened, self._sample_generate([prompts[i] for i in opened], seed)):
+                out[i] = sample
+        self.stats["ranked"] += len(ranked)
+        self.stats["generated"] += len(opened)
+        return out
+
+    def _sample_generate(self, prompts: Sequence[Prompt], seed: int) -> list[Sample]:
+        """Generated answers with their per-token log-probabilities and entropies."""
+        import torch
+        from transformers import GenerationConfig
+
+        pad, eos = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
+        # Only the temperature shapes the draw, so the recorded log-probabilities are the sampling distribution's.
+        settings = GenerationConfig(do_sample=True, temperature=self.temperature, top_k=0, top_p=1.0,
+                                    max_new_tokens=self.max_new_tokens, pad_token_id=pad, eos_token_id=eos)
+        extra = {} if self.builder.chat else {"stop_strings": ["\n"], "tokenizer": self.tokenizer}
+        samples: list[Sample] = []
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.no_grad():
+            torch.manual_seed(seed)
+            for start in range(0, len(prompts), self.batch_size):
+                chunk = prompts[start : start + self.batch_size]
+                width = max(len(p.input_ids) for p in chunk)
+                ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(chunk), width), dtype=torch.long)
+                for row, p in enumerate(chunk):
+                    ids[row, width - len(p.input_ids) :] = torch.tensor(p.input_ids)
+                    mask[row, width - len(p.input_ids) :] = 1
+                out = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
+                                          generation_config=settings, output_logits=True, return_dict_in_generate=True, **extra)
+                logits = torch.stack(out.logits, 1).float() / self.temperature  # [batch, new tokens, vocab]
+                logz = logits.logsumexp(-1)
+                entropy = logz - (logits.softmax(-1) * logits).sum(-1)
+                for row in range(len(chunk)):
+                    tokens = out.sequences[row, width:].tolist()
+                    n = self._answer_length(tokens)
+                    lp = logits[row, torch.arange(n), out.sequences[row, width : width + n]] - logz[row, :n]
+                    text = self.tokenizer.decode(tokens[:n], skip_special_tokens=True)
+                    samples.append(Sample(self.builder.parse(text), tokens[:n], lp.tolist(), entropy[row, :n].tolist()))
+        return samples
+
+    def _answer_length(self, tokens: list[int]) -> int:
+        """How many of the generated ``tokens`` the model wrote: through the first end-of-sequence token
+        (or, in the plain format, the first token holding a line break, where generation stops)."""
+        for k, token in enumerate(tokens):
+            if token == self.tokenizer.eos_token_id or (not self.builder.chat and "\n" in self.tokenizer.decode([token])):
+                return k + 1
+        return len(tokens)
 
     def candidate_logprobs(self, prompts: Sequence[Prompt], candidates: Sequence[Sequence[str]] | None = None,
                            grad: bool = False) -> list[torch.Tensor]:

@@ -21,7 +21,7 @@ from wrappers import ExpertStepReward, RecordTrajectories, read_trajectories
 from .policies import Policy
 from .prompts import Turn
 
-__all__ = ["rollout"]
+__all__ = ["rollout", "rollout_samples"]
 
 
 def rollout(policy: Policy, envs: Sequence[gym.Env] | gym.vector.SyncVectorEnv, episodes: Sequence[dict],
@@ -63,6 +63,27 @@ def rollout(policy: Policy, envs: Sequence[gym.Env] | gym.vector.SyncVectorEnv, 
     if out is None:
         with tempfile.TemporaryDirectory(prefix="stepagent-rollout-") as tmp:
             return rollout(policy, envs, episodes, os.path.join(tmp, "records.jsonl"), metric, follow, show_progress)
+    return _play(policy, envs, episodes, out, metric, follow, show_progress, sample=False)[0]
+
+
+def rollout_samples(policy, envs: Sequence[gym.Env], episodes: Sequence[dict], out: str | os.PathLike,
+                    metric: str = "exact", show_progress: bool = True) -> tuple[list[dict], list[list[dict]]]:
+    """Play ``episodes`` with ``policy.sample`` (on-policy RL) and keep what the losses need.
+
+    As :func:`rollout`, with the policy sampling (:meth:`~stepagent_train.policies.HFPolicy.sample`).
+
+    Returns:
+        ``(records, turns)``: the trajectory records (also appended to ``out``) and, per
+        episode, per turn: ``{"prompt", "sample", "env_reward", "step_reward",
+        "expert_action", "observation"}`` (``step_reward`` and ``expert_action`` None
+        where the env has no oracle; ``expert_action`` None where it raised
+        :class:`~stepagent_envs.ExpertUnavailable`).
+    """
+    return _play(policy, list(envs), episodes, out, metric, "agent", show_progress, sample=True)
+
+
+def _play(policy, envs, episodes, out, metric, follow, show_progress, sample):
+    """The one episode loop: one batched policy call per step for every live env."""
     before = len(read_trajectories(out)) if os.path.exists(out) else 0
     wrapped = []
     for env in envs:
@@ -74,6 +95,7 @@ def rollout(policy: Policy, envs: Sequence[gym.Env] | gym.vector.SyncVectorEnv, 
     # Per env: [episode index, task, history, observation, valid actions], or None when idle.
     slots: list[list | None] = [None] * len(wrapped)
     finished: list[int] = []  # episode indices in the order their records were written
+    turns: list[list[dict]] = [[] for _ in episodes]
     with tqdm(total=len(episodes), desc="rollout", disable=not show_progress) as bar:
         while True:
             for k, env in enumerate(wrapped):
@@ -85,10 +107,15 @@ def rollout(policy: Policy, envs: Sequence[gym.Env] | gym.vector.SyncVectorEnv, 
             if not live:
                 break
             prompts = [policy.builder.build(slots[k][1], slots[k][2], slots[k][3], slots[k][4]) for k in live]
-            actions = policy.act(prompts)
-            for k, action in zip(live, actions):
+            samples = policy.sample(prompts) if sample else None
+            actions = [s.action for s in samples] if sample else policy.act(prompts)
+            for j, (k, action) in enumerate(zip(live, actions)):
                 slot = slots[k]
-                obs, _, terminated, truncated, info = wrapped[k].step(action)
+                obs, reward, terminated, truncated, info = wrapped[k].step(action)
+                if sample:
+                    turns[slot[0]].append({"prompt": prompts[j], "sample": samples[j], "observation": slot[3],
+                                           "env_reward": float(info.get("env_reward", reward)),
+                                           "step_reward": info.get("step_reward"), "expert_action": info.get("expert_action")})
                 history: list[Turn] = slot[2]
                 history.append((slot[3], info["expert_action"] if follow == "expert" else action))
                 slot[3] = obs
@@ -101,4 +128,4 @@ def rollout(policy: Policy, envs: Sequence[gym.Env] | gym.vector.SyncVectorEnv, 
     ordered: list[dict] = [{}] * len(episodes)
     for index, record in zip(finished, records):
         ordered[index] = record
-    return ordered
+    return ordered, turns

@@ -58,12 +58,15 @@ class SFTConfig(TrainConfig):
     warmup_steps: int = field(default=10, metadata={"help": "optimizer steps of linear warmup, then cosine decay to 10% of the peak"})
     num_epochs: float = field(default=1.0, metadata={"help": "passes over the data (ignored when max_steps is set)"})
     max_steps: int | None = field(default=None, metadata={"help": "optimizer steps to train; None: from num_epochs"})
+    save_every: int = field(default=50, metadata={"help": "write a checkpoint every N optimizer steps (and at the end)"})
     prompt_loss_weight: float = field(default=0.0, metadata={"help": "weight of an extra next-token loss on the prompt tokens, a language-modelling signal on the observations for a model trained from scratch (0: action tokens only)"})
 
     def __post_init__(self):
         super().__post_init__()
         if self.model is None:
             raise ValueError("model must name the model to fine-tune, e.g. smollm2-135m or tiny")
+        if not isinstance(self.save_every, int) or self.save_every < 1:
+            raise ValueError(f"save_every must be an int >= 1, got {self.save_every!r}")
         if self.max_steps is not None and (not isinstance(self.max_steps, int) or self.max_steps < 1):
             raise ValueError(f"max_steps must be None or an int >= 1, got {self.max_steps!r}")
         if not self.num_epochs > 0:

@@ -108,13 +108,14 @@ class StepAgentConfig(EnvTrainConfig):
     beta: float = field(default=0.1, metadata={"help": "DPO inverse temperature on the log-ratio margin"})
     sft_weight: float = field(default=0.0, metadata={"help": "weight of the SFT term (token-mean NLL of the expert answers) added to the DPO loss"})
     num_epochs: int = field(default=1, metadata={"help": "passes over a cycle's pairs"})
+    save_every: int = field(default=50, metadata={"help": "also write a checkpoint every N optimizer steps within a cycle (one is always written at a cycle's end)"})
     shared_prompt: bool = field(default=True, metadata={"help": "one row per pair, prompt run once for both answers (custom attention mask); False: two rows per pair"})
     eval_initial: bool = field(default=True, metadata={"help": "also evaluate the starting policy on dev (it is then a candidate for best)"})
     write_pairs: bool = field(default=True, metadata={"help": "export each cycle's pairs as cycle-N/pairs.jsonl (prompt/chosen/rejected, TRL DPOTrainer format)"})
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("demo_episodes", "sft_steps", "cycles", "k", "num_epochs"):
+        for name in ("demo_episodes", "sft_steps", "cycles", "k", "num_epochs", "save_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")

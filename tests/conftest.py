@@ -76,3 +76,22 @@ def demos(tmp_path_factory) -> str:
     path = tmp_path_factory.mktemp("demos") / "demos.jsonl"
     collect_expert(gym.make("StepShop-v0", split="train"), path, 4, seed=0, show_progress=False)
     return str(path)
+
+
+def assert_same_run(straight: dict, resumed: dict, straight_dir, resumed_dir) -> None:
+    """Two runs' last checkpoints hold identical weights and their metrics (timings aside) are equal."""
+    import json
+    import os
+
+    import torch
+    from safetensors.torch import load_file
+
+    a = load_file(os.path.join(straight["cycles"][-1]["checkpoint"], "model.safetensors"))
+    b = load_file(os.path.join(resumed["cycles"][-1]["checkpoint"], "model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    def metrics(run):
+        with open(os.path.join(run, "metrics.jsonl"), encoding="utf-8") as f:
+            return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in f]
+
+    assert metrics(straight_dir) == metrics(resumed_dir)

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
-from stepagent_train.cli import collect_main, eval_main, main, sft_main  # noqa: E402
+from stepagent_train.cli import _COMMANDS, collect_main, eval_main, main, sft_main  # noqa: E402
 from stepagent_train.demo import DemoConfig, run_demo  # noqa: E402
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts  # noqa: E402
 from wrappers import read_trajectories  # noqa: E402
@@ -106,7 +106,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert again["table"] == summary["table"] and again["kinds_table"] == summary["kinds_table"]
 
 
-@pytest.mark.parametrize("command", ["collect", "sft", "stepagent", "eval", "demo"])
+@pytest.mark.parametrize("command", sorted(_COMMANDS))
 def test_every_subcommand_prints_its_help(command, capsys):
     with pytest.raises(SystemExit) as done:
         main([command, "--help"])

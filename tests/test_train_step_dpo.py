@@ -11,7 +11,6 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("accelerate")
 
-from safetensors.torch import load_file  # noqa: E402
 
 import stepagent_envs  # noqa: E402,F401
 import stepagent_train.loop as loop  # noqa: E402
@@ -27,7 +26,7 @@ from stepagent_train.step_dpo import (  # noqa: E402
 )
 from wrappers import read_trajectories  # noqa: E402
 
-from conftest import TINY_MODEL  # noqa: E402
+from conftest import TINY_MODEL, assert_same_run  # noqa: E402
 
 torch.set_num_threads(1)
 TINY = OfflineModelConfig(**TINY_MODEL)
@@ -263,14 +262,7 @@ def test_resume_mid_cycle_equals_an_uninterrupted_run(demos, model_dir, tmp_path
         train_stepagent(config(tmp_path / "b", demos, model_dir, resume=True, k=3, **kw), show_progress=False)
     resumed = train_stepagent(config(tmp_path / "b", demos, model_dir, resume=True, **kw), show_progress=False)
 
-    a = load_file(os.path.join(straight["cycles"][-1]["checkpoint"], "model.safetensors"))
-    b = load_file(os.path.join(resumed["cycles"][-1]["checkpoint"], "model.safetensors"))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-
-    def metrics(run):
-        return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in open(tmp_path / run / "metrics.jsonl")]
-
-    assert metrics("a") == metrics("b")
+    assert_same_run(straight, resumed, tmp_path / "a", tmp_path / "b")
     assert [c["pairs"] for c in straight["cycles"]] == [c["pairs"] for c in resumed["cycles"]]
 
 
