@@ -124,7 +124,7 @@ def train_grpo(config: GRPOConfig, show_progress: bool = True) -> dict:
     check_output_dir(config, config.estimator.upper())
     os.makedirs(config.output_dir, exist_ok=True)
     start_model = resolve_run_model(config.model)
-    session = open_session(config, start_model, _RESUME_KEYS)
+    session = open_session(config, start_model, _RESUME_KEYS, name=config.estimator.upper())
     reference = start_weights(config, start_model) if config.kl_coef > 0 else None
 
     def collect(iteration: int):

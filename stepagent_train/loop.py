@@ -90,7 +90,7 @@ class Session:
 
 
 def open_session(config, start_model: str, resume_keys: tuple[str, ...], new_lora: bool | None = None,
-                 modules: Callable[[torch.nn.Module], dict] | None = None) -> Session:
+                 modules: Callable[[torch.nn.Module], dict] | None = None, name: str | None = None) -> Session:
     """Load the model once: the latest checkpoint of ``config.output_dir`` on resume, else ``start_model``.
 
     Args:
@@ -100,8 +100,13 @@ def open_session(config, start_model: str, resume_keys: tuple[str, ...], new_lor
         new_lora: Put a new LoRA adapter on a full model (None: ``config.use_lora()``).
         modules: ``modules(model) -> {name: module}``: extra trained modules (a value head),
             restored from the checkpoint on resume.
+        name: The algorithm's name; given, the run must be one process (its data is not split by rank yet).
     """
     accelerator = make_accelerator(config.mixed_precision)
+    if name is not None and accelerator.num_processes > 1:
+        raise RuntimeError(f"{name} runs in one process; it was launched in {accelerator.num_processes}. Run it with "
+                           "python -m stepagent_train.cli (one GPU), not accelerate launch; for fast rollouts at scale "
+                           "serve the model with vLLM and use the HTTP policy")
     resume_from = latest_checkpoint(config.output_dir) if config.resume else None
     if resume_from is not None:
         state = read_trainer_state(resume_from, config, resume_keys)

@@ -125,7 +125,7 @@ def train_ppo(config: PPOConfig, show_progress: bool = True) -> dict:
     os.makedirs(config.output_dir, exist_ok=True)
     start_model = resolve_run_model(config.model)
     session = open_session(config, start_model, _RESUME_KEYS,
-                           modules=lambda model: {"value_head": ValueHead(model.config.hidden_size)})
+                           modules=lambda model: {"value_head": ValueHead(model.config.hidden_size)}, name="PPO")
     head = session.modules["value_head"]
     reference = start_weights(config, start_model) if config.kl_coef > 0 else None
 

@@ -399,10 +399,7 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
         start_model = resolve_run_model(sft_stage(train_file, os.path.join(out, "sft"), config_sft, offline_config, show_progress))
     else:
         start_model = resolve_run_model(config.model)
-    session = open_session(config, start_model, _RESUME_KEYS)
-    if session.accelerator.num_processes > 1:
-        raise RuntimeError(f"StepAgent runs in one process; it was launched in {session.accelerator.num_processes}. "
-                           "Run it with python -m stepagent_train.cli (one GPU), not accelerate launch")
+    session = open_session(config, start_model, _RESUME_KEYS, name="StepAgent")
 
     def cycle_data(cycle: int) -> CycleData:
         pairs, inspection = _cycle_pairs(session, records, config, cycle, show_progress)

@@ -1,0 +1,182 @@
+"""On-policy RL from one SFT checkpoint, several seeds: does it improve the test score over SFT?
+
+    python benchmarks/rl_from_sft.py --env StepGrid-v0 --sft-model tiny --out runs/rl-grid
+    python benchmarks/rl_from_sft.py --env StepShop-v0 --start runs/demo/sft --out runs/rl-shop --seeds 0
+
+Steps: expert demos of the train split and SFT on them (or ``--start``, an
+existing SFT checkpoint); then for every algorithm (``--algos``, e.g.
+``grpo:outcome,grpo:step,ppo:outcome``) and seed a run from that checkpoint;
+then every policy (SFT and each run's last iteration, not a dev pick) is
+evaluated greedily on the first ``--test-episodes`` test tasks. Writes
+``results.json``, ``results.md`` (test success and score with 95% bootstrap
+intervals over tasks; the mean over seeds with a t interval over seeds) and
+``curves.png`` (rollout success and return per iteration, one line per seed).
+Every cell is resumable: a finished run or evaluation is read back, never redone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+
+from stepagent_envs.evaluate import EvalResult, format_table  # noqa: E402
+from stepagent_train.checkpoint import latest_checkpoint, write_json  # noqa: E402
+from stepagent_train.config import parse_env_kwargs  # noqa: E402
+from stepagent_train.stages import collect_demos, sft_stage  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env", default="StepGrid-v0")
+    parser.add_argument("--env-kwargs", default=None, help="gym.make arguments as JSON, e.g. '{\"max_steps\": 64}'")
+    parser.add_argument("--out", required=True, help="output folder (resumable)")
+    parser.add_argument("--start", default=None, help="an SFT checkpoint or run folder to start from (skips demos and SFT)")
+    parser.add_argument("--sft-model", default="tiny", help="model SFT starts from when --start is not given")
+    parser.add_argument("--demos", type=int, default=200, help="expert episodes for SFT")
+    parser.add_argument("--sft-steps", type=int, default=300)
+    parser.add_argument("--sft-lr", type=float, default=3e-3)
+    parser.add_argument("--algos", default="grpo:outcome,grpo:step,ppo:outcome", help="comma list of algorithm:reward")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--iterations", type=int, default=6)
+    parser.add_argument("--tasks", type=int, default=8, help="tasks per iteration")
+    parser.add_argument("--group-size", type=int, default=4, help="GRPO group size (PPO plays each task once)")
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--update-epochs", type=int, default=1)
+    parser.add_argument("--max-prompt-tokens", type=int, default=None)
+    parser.add_argument("--mixed-precision", default="no")
+    parser.add_argument("--test-episodes", type=int, default=50)
+    parser.add_argument("--num-envs", type=int, default=16)
+    args = parser.parse_args()
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
+    os.makedirs(args.out, exist_ok=True)
+
+    start = args.start
+    if start is None:
+        demos = collect_demos(args.env, env_kwargs, args.demos, 0, os.path.join(args.out, "demos.jsonl"))
+        start = sft_stage(demos, os.path.join(args.out, "sft"), dict(
+            model=args.sft_model, max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=16,
+            max_prompt_tokens=args.max_prompt_tokens or 512, seed=0, mixed_precision=args.mixed_precision))
+    start = latest_checkpoint(start) or start
+
+    runs: dict[str, list[str]] = {}
+    for spec in args.algos.split(","):
+        algorithm, reward = spec.split(":")
+        for seed in [int(s) for s in args.seeds.split(",")]:
+            folder = os.path.join(args.out, f"{algorithm}-{reward}-seed{seed}")
+            runs.setdefault(f"{algorithm}-{reward}", []).append(folder)
+            if os.path.exists(os.path.join(folder, "summary.json")) and _done(folder, args.iterations):
+                continue
+            _train(algorithm, reward, seed, folder, start, args)
+
+    evaluations = _evaluate_all(start, runs, args, env_kwargs)
+    _report(args, start, runs, evaluations)
+
+
+def _done(folder: str, iterations: int) -> bool:
+    with open(os.path.join(folder, "summary.json"), encoding="utf-8") as f:
+        return len(json.load(f)["cycles"]) >= iterations
+
+
+def _train(algorithm: str, reward: str, seed: int, folder: str, start: str, args) -> None:
+    common = dict(output_dir=folder, env=args.env, env_kwargs=args.env_kwargs, model=start, reward=reward, seed=seed,
+                  iterations=args.iterations, tasks_per_iteration=args.tasks, learning_rate=args.lr,
+                  batch_size=args.batch_size, update_epochs=args.update_epochs, dev_episodes=0, eval_initial=False,
+                  num_envs=args.num_envs, max_prompt_tokens=args.max_prompt_tokens, mixed_precision=args.mixed_precision,
+                  resume=os.path.isdir(os.path.join(folder, "checkpoints")))
+    if algorithm == "ppo":
+        from stepagent_train.ppo import PPOConfig, train_ppo
+
+        train_ppo(PPOConfig(**common))
+    else:
+        from stepagent_train.grpo import GRPOConfig, train_grpo
+
+        train_grpo(GRPOConfig(**common, group_size=args.group_size, estimator=algorithm))
+
+
+def _evaluate_all(start: str, runs: dict[str, list[str]], args, env_kwargs: dict) -> dict[str, dict]:
+    from stepagent_train.evaluate import evaluate_policy
+    from stepagent_train.policies import HFPolicy
+
+    path = os.path.join(args.out, "evaluations.json")
+    done = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
+    todo = {"sft": start} | {os.path.basename(f): latest_checkpoint(f) for folders in runs.values() for f in folders}
+    for name, checkpoint in todo.items():
+        key = f"{name}@{checkpoint}"
+        if key in done:
+            continue
+        policy = HFPolicy.from_pretrained(checkpoint, device="cpu", max_new_tokens=48)
+        result = evaluate_policy(policy, args.env, "test", name, args.test_episodes, args.num_envs, env_kwargs)
+        done[key] = asdict(result)
+        write_json(path, done)
+    return {k.split("@", 1)[0]: v for k, v in done.items() if k.split("@", 1)[1] in todo.values()}
+
+
+# Two-sided 95% quantiles of Student's t by degrees of freedom (few seeds).
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def _t_interval(values: list[float]) -> list[float]:
+    """A 95% t interval of the mean over seeds (nan with one seed)."""
+    if len(values) < 2:
+        return [float("nan"), float("nan")]
+    half = _T95.get(len(values) - 1, 1.96) * np.std(values, ddof=1) / np.sqrt(len(values))
+    return [float(np.mean(values) - half), float(np.mean(values) + half)]
+
+
+def _report(args, start: str, runs: dict[str, list[str]], evaluations: dict[str, dict]) -> None:
+    table = [EvalResult(**evaluations["sft"])] + [EvalResult(**evaluations[os.path.basename(f)])
+                                                  for folders in runs.values() for f in folders]
+    rows = [f"| sft | {evaluations['sft']['mean_score']:.3f} | - | {evaluations['sft']['success_rate']:.3f} |"]
+    curves = {}
+    for name, folders in runs.items():
+        scores = [evaluations[os.path.basename(f)]["mean_score"] for f in folders]
+        wins = [evaluations[os.path.basename(f)]["success_rate"] for f in folders]
+        low, high = _t_interval(scores)
+        rows.append(f"| {name} | {np.mean(scores):.3f} | [{low:.3f}, {high:.3f}] | {np.mean(wins):.3f} |")
+        curves[name] = [[(c["cycle"], c["success_rate"], c["mean_return"]) for c in
+                         json.load(open(os.path.join(f, "summary.json"), encoding="utf-8"))["cycles"]] for f in folders]
+    text = (f"# RL from SFT on {args.env} ({args.test_episodes} test tasks, greedy)\n\nStart: `{start}`\n\n"
+            "Per run (95% bootstrap intervals over tasks):\n\n```\n" + format_table(table) + "\n```\n\n"
+            "Over seeds (mean test score, 95% t interval over seeds):\n\n| policy | score | 95% CI | success |\n|---|---|---|---|\n"
+            + "\n".join(rows) + "\n")
+    with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+    write_json(os.path.join(args.out, "results.json"), {"args": vars(args), "start": start, "evaluations": evaluations,
+                                                          "curves": curves})
+    _plot(curves, os.path.join(args.out, "curves.png"), args.env)
+    print(text)
+
+
+def _plot(curves: dict, path: str, env: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, (name, seeds) in enumerate(curves.items()):
+        for j, points in enumerate(seeds):
+            xs = [p[0] for p in points]
+            for axis, column in ((axes[0], 1), (axes[1], 2)):
+                axis.plot(xs, [p[column] for p in points], color=colours[k % len(colours)], alpha=0.8,
+                          label=name if j == 0 else None)
+    axes[0].set(xlabel="iteration", ylabel="rollout success rate", title=f"{env}: success while training")
+    axes[1].set(xlabel="iteration", ylabel="rollout mean return (the run's reward)", title="return while training")
+    for axis in axes:
+        axis.legend(fontsize=8)
+        axis.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+if __name__ == "__main__":
+    main()
