@@ -208,3 +208,28 @@ def test_sft_agent_replays_its_demonstrations(tmp_path):
     replay = rollout(policy, [gym.make("StepShop-v0", split="train") for _ in specs], specs, show_progress=False)
     assert [[s["action"] for s in r["steps"]] for r in replay] == [[s["action"] for s in r["steps"]] for r in records]
     assert result_from_records(replay, "sft").success_rate == 1.0
+
+
+@pytest.mark.slow
+def test_two_processes_take_the_same_first_update_as_one(demos, model_dir, tmp_path):
+    """Two CPU processes (torchrun; accelerate forms the gloo group): each rank takes one micro-batch of
+    the step; one process with grad_accum_steps=2 takes both. Same loss (to 1e-5), the same weights after the update."""
+    import subprocess
+    import sys
+
+    common = ["--train-file", demos, "--model", model_dir, "--max-steps", "1", "--batch-size", "2", "--warmup-steps", "0",
+              "--max-prompt-tokens", "256", "--lora", "--lora-r", "2", "--lora-alpha", "4"]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m",
+                          "stepagent_train.cli", "sft", "--output-dir", str(tmp_path / "two"), *common],
+                         capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert two.returncode == 0, two.stderr[-3000:]
+    one = subprocess.run([sys.executable, "-m", "stepagent_train.cli", "sft", "--output-dir", str(tmp_path / "one"),
+                          "--grad-accum-steps", "2", *common], capture_output=True, text=True, timeout=600)
+    assert one.returncode == 0, one.stderr[-3000:]
+    rows = {run: [json.loads(line) for line in open(tmp_path / run / "metrics.jsonl")] for run in ("one", "two")}
+    assert rows["two"][0]["answer_tokens"] == rows["one"][0]["answer_tokens"]
+    assert rows["two"][0]["loss"] == pytest.approx(rows["one"][0]["loss"], abs=1e-5)
+    a = load_file(os.path.join(latest_checkpoint(str(tmp_path / "one")), "adapter_model.safetensors"))
+    b = load_file(os.path.join(latest_checkpoint(str(tmp_path / "two")), "adapter_model.safetensors"))
+    assert a.keys() == b.keys() and all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    assert os.path.isfile(os.path.join(latest_checkpoint(str(tmp_path / "two")), "trainer", "rng_1.pt"))  # every rank's RNG
