@@ -47,7 +47,7 @@ from .policies import HFPolicy, load_model
 from .prompts import PromptBuilder, PromptConfig
 
 __all__ = ["BEST_DIR", "SUMMARY_FILE", "CycleData", "Session", "check_output_dir", "cycle_file", "load_start_model",
-           "open_session", "read_json", "run_cycles"]
+           "open_session", "read_json", "run_cycles", "tensorboard_writer"]
 
 BEST_DIR = "best"
 SUMMARY_FILE = "summary.json"
@@ -170,6 +170,7 @@ def run_cycles(config: EnvTrainConfig, session: Session, cycles: int, cycle_data
     resume_from = session.resume_from
     began = time.perf_counter()
     metrics_path = os.path.join(out, METRICS_FILE)
+    writer = tensorboard_writer(out) if accelerator.is_main_process else None
     # Steps after the checkpoint were lost with the interrupted run and are redone; so is an unfinished cycle's report.
     truncate_jsonl(metrics_path, lambda row: row.get("step", 0) <= state["step"] and
                    (row.get("event") != "cycle" or os.path.exists(cycle_file(out, row["cycle"], "report.json"))))
@@ -212,6 +213,13 @@ def run_cycles(config: EnvTrainConfig, session: Session, cycles: int, cycle_data
         dev = evaluate_dev(cycle) if cycle % eval_every == 0 or cycle == cycles else None
         seconds["dev"] = round(time.perf_counter() - mark, 2)
         full = {"cycle": cycle, **report, "steps": total, "checkpoint": checkpoint, "dev": dev, "seconds": seconds}
+        if writer is not None:
+            for key in ("mean_return", "success_rate", "mean_score", "agreement", "pairs"):
+                if isinstance(report.get(key), (int, float)):
+                    writer.add_scalar(f"cycle/{key}", report[key], cycle)
+            for key, value in (dev or {}).items():
+                if isinstance(value, (int, float)):
+                    writer.add_scalar(f"dev/{key}", value, cycle)
         if accelerator.is_main_process:
             append_jsonl(metrics_path, {"event": "cycle", "step": state["step"], **{k: v for k, v in full.items()
                                                                                     if k not in ("checkpoint", "steps")}})
@@ -258,6 +266,10 @@ def run_cycles(config: EnvTrainConfig, session: Session, cycles: int, cycle_data
                    "seconds": round(time.perf_counter() - began, 3)}
             if accelerator.is_main_process:
                 append_jsonl(metrics_path, row)
+            if writer is not None:
+                for key, value in row.items():
+                    if isinstance(value, (int, float)) and key not in ("step", "cycle", "cycle_step"):
+                        writer.add_scalar(f"train/{key}", value, row["step"])
             bar.set_postfix(loss=f"{row['loss']:.3f}")
             bar.update()
             stopped = config.max_seconds is not None and _any(accelerator, time.perf_counter() - began >= config.max_seconds)
@@ -285,6 +297,8 @@ def run_cycles(config: EnvTrainConfig, session: Session, cycles: int, cycle_data
     best = start_model if best_cycle == 0 else os.path.join(out, BEST_DIR)
     summary = {"best_checkpoint": None if best_cycle is None else best, "best_cycle": best_cycle, "start_model": start_model,
                "initial_dev": initial_dev, "cycles": reports, "stopped_early": stopped}
+    if writer is not None:
+        writer.close()
     if accelerator.is_main_process:
         write_json(os.path.join(out, SUMMARY_FILE), summary)
     accelerator.wait_for_everyone()
@@ -352,3 +366,12 @@ def _keep_best(out: str, select_by: str, initial_dev: dict | None, reports: list
 def _cached_dev(out: str, cycle: int) -> dict | None:
     path = cycle_file(out, cycle, "dev.json")
     return read_json(path)["dev"] if os.path.exists(path) else None
+
+
+def tensorboard_writer(output_dir: str):
+    """A TensorBoard writer under ``<output_dir>/tensorboard`` when TensorBoard is installed, else None."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(os.path.join(output_dir, "tensorboard"))

@@ -36,6 +36,7 @@ from .checkpoint import (
     METRICS_FILE, append_jsonl, latest_checkpoint, read_trainer_state, restore_training_state, save_training_checkpoint, truncate_jsonl,
 )
 from .config import TrainConfig
+from .loop import tensorboard_writer
 from .device import make_accelerator
 from .models import add_lora, is_tiny
 from .offline_model import OfflineModelConfig, build_offline_model, record_texts
@@ -180,7 +181,7 @@ def train_sft(config: SFTConfig, offline_config: OfflineModelConfig | None = Non
     if accelerator.is_main_process:
         # Steps after the checkpoint were lost with the interrupted run; they are redone.
         truncate_jsonl(metrics_path, lambda row: row.get("step", 0) <= start)
-        writer = _tensorboard(config.output_dir)
+        writer = tensorboard_writer(config.output_dir)
 
     schedules: dict[int, list[list[int]]] = {}
 
@@ -260,12 +261,3 @@ def _offline_base(config: SFTConfig, records: list[dict], offline_config: Offlin
         build_offline_model(record_texts(records, PromptConfig().system), base, offline_config)
     accelerator.wait_for_everyone()
     return os.path.abspath(base)
-
-
-def _tensorboard(output_dir: str):
-    """A TensorBoard writer under ``<output_dir>/tensorboard`` when TensorBoard is installed, else None."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(os.path.join(output_dir, "tensorboard"))
