@@ -1,9 +1,12 @@
 """StepTextWorld-v0: observations, admissible and bare commands, invalid actions, the lazy expert, copies."""
 
 import copy
+import json
 import pickle
 import random
 import re
+import subprocess
+import sys
 
 import gymnasium as gym
 import pytest
@@ -106,7 +109,8 @@ def test_bare_env_plays_any_single_command_the_parser_accepts(bare):
     assert info["invalid"] and "not a verb I recognise" in obs and info["moves"] == 1
 
 
-@pytest.mark.parametrize("command", ["save", "restore", "restart", "quit", "undo", "script", "tw-trace-actions",
+@pytest.mark.parametrize("command", ["save", "restore", "restart", "quit", "undo", "again", "g", "oops x",
+                                     "script", "tw-trace-actions",
                                      "look. wait", "look then wait", "look, wait", "l\u00f6ok", "x" * 300])
 def test_bare_env_refuses_session_and_chained_commands(bare, command, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a save or transcript would land here
@@ -114,6 +118,60 @@ def test_bare_env_refuses_session_and_chained_commands(bare, command, tmp_path, 
     obs, reward, _, _, info = bare.step(command)
     assert info["invalid"] and reward == 0.0 and info["moves"] == 0
     assert list(tmp_path.iterdir()) == []
+
+
+# Frotz's own commands and key escapes: before the fix "x \\N" killed the process (SIGSEGV) and "\\N",
+# "\\help", "\\s", "\\n" never returned.
+INTERPRETER_ESCAPES = ["x \\N", "\\N", "\\help", "\\s", "\\n", "\\t", "\\w5", "\\d", "\\set", "\\cn", "\\sf0",
+                       "look\\_look", "\\X", "\\U", "\\R", "\\P", "\\S", "\\D", "\\H", "\\1", "\\0", "\\[",
+                       "\\?", "\\\\", "\\", "look \\", "take key\\.", "\\<", "\\^", "x\\\\N"]
+# What the engine refuses besides (the env's own checks catch these before it).
+NOT_ONE_LINE = ["look\nlook", "l\u00f6ok", "x" * 300]
+
+_ESCAPES_CHILD = """
+import json, sys
+import gymnasium as gym
+import stepagent_envs
+kwargs, commands, engine_only = json.loads(sys.argv[1])
+out = []
+for valid_actions in (False, True):
+    env = gym.make("StepTextWorld-v0", valid_actions=valid_actions, **kwargs)
+    _, before = env.reset(seed=1)
+    for command in commands:
+        obs, reward, terminated, truncated, info = env.step(command)
+        out.append([valid_actions, command, obs, reward, terminated, info["invalid"], info["moves"],
+                    info["valid_actions"] == before["valid_actions"]])
+    out.append([valid_actions, "look", *env.step("look")[:1]])  # still playable
+    env.close()
+env = gym.make("StepTextWorld-v0", valid_actions=False, **kwargs)
+env.reset(seed=1)
+engine = env.unwrapped._engine  # the engine refuses them too, whoever calls it
+engine_rows = [[command, *engine.step(command), engine.moves] for command in commands + engine_only]
+out.append(["engine", engine_rows])
+with open(sys.argv[2], "w") as f:
+    json.dump(out, f)
+"""
+
+
+def test_interpreter_escapes_never_reach_the_zmachine(tmp_path):
+    """In a child process, so that a crash of the interpreter fails this test instead of killing pytest
+    (a hang fails it at the timeout). The interpreter's own output (megabytes for ``\\s``) goes to files."""
+    result, log = tmp_path / "result.json", tmp_path / "stderr.txt"
+    with open(log, "w") as stderr:
+        argument = json.dumps([FAST, INTERPRETER_ESCAPES, NOT_ONE_LINE])
+        code = subprocess.run([sys.executable, "-c", _ESCAPES_CHILD, argument, str(result)],
+                              stdout=subprocess.DEVNULL, stderr=stderr, timeout=120).returncode
+    assert code == 0, f"the child died with {code} (-11: segmentation fault): {log.read_text()[-2000:]}"
+    *rows, (_, engine_rows) = json.loads(result.read_text())
+    assert len(engine_rows) == len(INTERPRETER_ESCAPES + NOT_ONE_LINE)
+    assert all(not accepted and moves == 0 for _, _, accepted, moves in engine_rows), engine_rows
+    steps = [row for row in rows if row[1] != "look"]
+    assert len(steps) == 2 * len(INTERPRETER_ESCAPES)
+    for valid_actions, command, obs, reward, terminated, invalid, moves, same_actions in steps:
+        assert invalid and reward == 0.0 and not terminated and moves == 0 and same_actions, command
+        if not valid_actions:
+            assert obs.startswith("Invalid action: ") and "backslash is an interpreter escape" in obs, (command, obs)
+    assert [row[2].startswith("-= ") for row in rows if row[1] == "look"] == [True, True]
 
 
 def test_steps_never_compute_the_expert_and_bare_steps_no_admissible_commands(env, bare, monkeypatch):

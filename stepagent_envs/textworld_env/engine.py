@@ -11,6 +11,11 @@ only when it is used:
   it carries out, ``[opening the fridge - succeeded]``, and
   ``tw-extra-infos score`` / ``moves`` print the score and move count; the
   tags are cut from the feedback.
+* Only a line the story itself reads reaches the Z-machine
+  (:func:`interpreter_problem`): Jericho's Frotz takes a line starting with a
+  backslash as its own command (``\\help``, ``\\s``: it then loops forever)
+  and a backslash anywhere else as a key escape (``\\N`` restart, ``\\X``
+  quit, ``\\_`` return: ``x \\N`` crashes the process).
 * A command the game carries out no action for (a parser error, "You can't
   see any such thing.", an action a rule stops) is rejected: the Z-machine
   state saved before it is restored, so it changes nothing, not even the move
@@ -55,6 +60,23 @@ _EXTRA = re.compile(r"<(score|moves)>\n(.*?)</\1>", re.DOTALL)
 _PROMPT = re.compile(r"\n>[^\n]*\Z")  # the input prompt, followed by the status line
 _END_QUESTION = "Would you like to RESTART, RESTORE a saved game, QUIT or UNDO the last command?"
 _WON, _LOST = "*** The End ***", "*** You lost! ***"
+
+
+def interpreter_problem(command: str) -> str | None:
+    """Why Frotz would not hand ``command`` to the story as one line of input, or None.
+
+    Jericho's Frotz reads a line starting with a backslash as an interpreter command
+    (``\\help`` never returns) and translates a backslash elsewhere into a special key
+    (``\\N`` restarts, ``\\X`` quits: the process can die); a newline ends a line and
+    other control or non-ASCII characters are not the story's input.
+    """
+    if "\\" in command:
+        return f"{command[:80]!r}: a backslash is an interpreter escape, not part of a game command"
+    if not command.isascii() or not command.isprintable():
+        return f"{command.encode('ascii', 'backslashreplace').decode()[:80]!r}: commands are printable ASCII"
+    if len(command) > MAX_COMMAND_BYTES:
+        return f"the command has {len(command)} characters; the game reads at most {MAX_COMMAND_BYTES}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -163,7 +185,12 @@ class TextWorldGame:
         Returns:
             ``(feedback, accepted)``: the game's cleaned text, and whether it carried
             out an action. When it did not, the state is restored as it was before.
+            A command the interpreter would not pass to the story as it is
+            (:func:`interpreter_problem`) never reaches the Z-machine: ``(why, False)``.
         """
+        problem = interpreter_problem(command)
+        if problem is not None:
+            return problem, False
         saved = self._zmachine.get_state()
         raw, _, _, _ = self._zmachine.step(command)
         actions = succeeded_actions(raw)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 
 from ..contract import ExpertUnavailable, TextEnv, text_space, to_charset
-from .engine import MAX_COMMAND_BYTES, TextWorldGame
+from .engine import MAX_COMMAND_BYTES, TextWorldGame, interpreter_problem
 from .presets import DEFAULT_NUM_GAMES, SPLITS, game_spec, split_seeds
 from .store import ensure_games, game_files
 
 OBS_MAX_LENGTH = 8192
 ACTION_MAX_LENGTH = MAX_COMMAND_BYTES
-# Interpreter commands that act on the session, not the world (files, restarts, transcripts),
-# and the words that chain several commands in one line: refused when valid_actions=False.
+# Interpreter commands that act on the session, not the world (files, restarts, transcripts), the
+# parser's commands over the command history (again/g repeats the last line read, a setup command
+# right after reset; oops/o edits it), and the words that chain several commands in one line:
+# refused when valid_actions=False. Backslashes are refused in engine.py (Frotz escapes).
 _SESSION_VERBS = frozenset({"save", "restore", "restart", "quit", "q", "script", "unscript", "transcript",
-                            "noscript", "verify", "undo"})
+                            "noscript", "verify", "undo", "again", "g", "oops", "o"})
 _CHAINING = (".", ",", ";", " then ")
 
 
@@ -35,8 +37,10 @@ class StepTextWorldEnv(TextEnv):
     admissible commands (``info["valid_actions"]``; case and spacing are
     ignored). With ``valid_actions=False`` any single command the game's
     parser accepts can be played (``n``, ``get key``), except session
-    commands (save, restore, restart, quit, undo, script, verify, ``tw-*``)
-    and several commands chained in one line.
+    commands (save, restore, restart, quit, undo, again, oops, script,
+    verify, ``tw-*``), the interpreter's escapes (any backslash: Frotz reads
+    ``\\help``, ``\\N`` as its own commands and hotkeys) and several
+    commands chained in one line.
 
     ## Observation Space
     ``Text`` (printable ASCII, at most 8,192 characters): the game's feedback
@@ -256,14 +260,13 @@ def _command_problem(command: str) -> str | None:
     """Why ``command`` cannot be sent to the game as one world command, or None."""
     if not command:
         return "the command is empty"
-    if not command.isascii() or not command.isprintable():
-        return f"{to_charset(command)[:80]!r}: commands are printable ASCII"
-    if len(command) > MAX_COMMAND_BYTES:
-        return f"the command has {len(command)} characters; the game reads at most {MAX_COMMAND_BYTES}"
+    problem = interpreter_problem(command)
+    if problem is not None:
+        return problem
     lowered = f" {command.lower()} "
     if any(mark in lowered for mark in _CHAINING):
         return f"{command[:80]!r} chains several commands; send one command per step"
     verb = lowered.split()[0]
     if verb in _SESSION_VERBS or verb.startswith("tw-"):
-        return f"{verb!r} is an interpreter command, not an action in the game"
+        return f"{verb!r} is a session command (the interpreter's or the command history's), not a game action"
     return None
