@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("scienceworld", reason="scienceworld is not installed: pip install 'scienceworld>=1.2'")
 
 from stepagent_envs.sciworld.engine import (  # noqa: E402
-    NO_MATCH, Engine, EngineDiedError, EngineUnavailableError, child_jvm_pids, java_executable,
+    NO_MATCH, Engine, EngineDiedError, EngineError, EngineUnavailableError, child_jvm_pids, java_executable,
 )
 from stepagent_envs.sciworld.env import StepSciWorldEnv  # noqa: E402
 from stepagent_envs.sciworld.tasks import task_names  # noqa: E402
@@ -227,9 +227,11 @@ def test_heap_cap_death_and_close():
         dead = env.engine_pid
         with open(f"/proc/{dead}/cmdline", "rb") as f:
             assert b"-Xmx256m" in f.read().split(b"\0")
+        token = env.unwrapped._engine._token
         os.kill(dead, signal.SIGKILL)
-        with pytest.raises(EngineDiedError, match=r"exited with code -9 .*Call reset\(\)"):
+        with pytest.raises(EngineDiedError, match=r"exited with code -9 .*Call reset\(\)") as died:
             env.step("look around")
+        assert token and token not in str(died.value)  # py4j's auth token is a secret
         obs, info = env.reset(seed=0)
         assert env.engine_pid != dead and info["task_id"].startswith("lifespan-shortest-lived/")
         assert env.step("look around")[4]["invalid"] is False
@@ -240,6 +242,43 @@ def test_heap_cap_death_and_close():
         os.kill(fresh, 0)
     time.sleep(0.1)
     assert child_jvm_pids() == jvms and threading.active_count() == threads
+
+
+def test_text_utf8_cannot_encode_is_normalised_away_and_never_reaches_the_engine(env):
+    """A lone surrogate made py4j fail to send, the engine was declared dead and its JVM killed."""
+    env.reset(options={"task_id": first_variation(env, "lifespan-longest-lived")})
+    pid, moves = env.engine_pid, env.step("look around")[4]["moves"]
+    for action in ("\ud800", "\r\x0c\ud800", "\udfff\udfff"):
+        obs, reward, terminated, _, info = env.step(action)
+        assert info["invalid"] is True and reward == 0.0 and not terminated and info["moves"] == moves
+    # Mapped into the charset as observations are: the rest of the action is played.
+    obs, _, _, _, info = env.step("teleport to greenhouse\ud800\x0c")
+    assert info["invalid"] is False and obs == "You teleport to the greenhouse." and info["moves"] == moves + 1
+    assert env.step("x" * 513)[4]["invalid"] is True
+    with pytest.raises(EngineError, match="UTF-8 cannot encode") as refused:  # the engine refuses it too
+        env.unwrapped._engine.step("look\ud800")
+    assert not isinstance(refused.value, EngineDiedError)
+    assert env.engine_pid == pid and env.step("look around")[4]["invalid"] is False
+
+
+def test_a_hung_engine_is_killed_at_the_call_deadline_and_reset_recovers():
+    env = StepSciWorldEnv(task="lifespan-shortest-lived", valid_actions=False, call_timeout=2)
+    try:
+        env.reset(seed=0)
+        paused, token = env.engine_pid, env.unwrapped._engine._token
+        os.kill(paused, signal.SIGSTOP)
+        start = time.monotonic()
+        with pytest.raises(EngineDiedError, match=r"did not answer within call_timeout=2 s and was killed") as died:
+            env.step("look around")
+        assert time.monotonic() - start < 10 and token not in str(died.value)
+        with pytest.raises(ProcessLookupError):
+            for _ in range(100):  # killed: gone once reaped
+                os.kill(paused, 0)
+                time.sleep(0.05)
+        _, info = env.reset(seed=0)
+        assert env.engine_pid != paused and env.step("look around")[4]["invalid"] is False
+    finally:
+        env.close()
 
 
 def test_argument_errors_name_the_value_and_start_no_jvm():
@@ -254,6 +293,9 @@ def test_argument_errors_name_the_value_and_start_no_jvm():
         StepSciWorldEnv(task="power-component", simplifications="openDoors,noElectricalAction")
     with pytest.raises(ValueError, match="heap_mb must be an int of at least 64"):
         StepSciWorldEnv(heap_mb=16)
+    for bad in (0, -1, "60", float("nan"), True):
+        with pytest.raises(ValueError, match="call_timeout must be a positive number of seconds or None"):
+            StepSciWorldEnv(call_timeout=bad)
     assert child_jvm_pids() == jvms
 
 

@@ -72,6 +72,14 @@ The JVM is started with:
 
 Java 11 or newer is needed. The engine prints debug text on every step; its
 ``System.out`` is replaced by a null stream before anything is loaded.
+
+Every engine call (a step, a load, a valid-action listing, a gold path) has a
+deadline, ``call_timeout`` (60 s by default), kept by a watchdog thread: a JVM
+that does not answer in time (hung, or paused with SIGSTOP) is killed and the
+call raises :class:`EngineDiedError` saying so.
+Text that UTF-8 cannot encode (a lone surrogate) is refused before it reaches
+py4j, which would otherwise fail to send it and lose the connection. py4j's
+auth token, which the JVM prints at start, is cut from every error message.
 """
 
 from __future__ import annotations
@@ -84,6 +92,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -184,12 +193,78 @@ def _class_archive(java: str, jars: list[str], heap_mb: int) -> Path:
     return cache_root() / "sciworld" / "cds" / f"{hashlib.sha1(f'{key}|{heap_mb}'.encode()).hexdigest()[:16]}.jsa"
 
 
-def _shutdown(owner_pid: int, gateway, proc: subprocess.Popen, log, dump: Path | None, archive: Path) -> None:
+class _Watchdog:
+    """Kills a process when a call into it runs past its deadline.
+
+    One thread, started by the first :meth:`deadline` and ended by :meth:`stop`. It sleeps
+    until the deadline it last saw and is woken only when a call's deadline comes sooner
+    (the setup's long deadline is followed by short per-call ones), so a call usually costs
+    two lock round trips. A kill makes every pending and later
+    py4j read fail at once (end of stream, connection refused), including the reads of
+    py4j's garbage-collection messages, which a paused JVM would hold one read timeout each.
+    """
+
+    def __init__(self, proc: subprocess.Popen):
+        self._proc = proc
+        self._cond = threading.Condition()
+        self._deadline: float | None = None  # of the call in progress
+        self._wake_at: float | None = None  # when the sleeping thread wakes next (None: only when notified)
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self.fired = False  #: whether a deadline passed and the process was killed
+
+    @contextlib.contextmanager
+    def deadline(self, seconds: float | None):
+        """Kill the process unless the body ends within ``seconds`` (None: no deadline)."""
+        if seconds is None:
+            yield
+            return
+        with self._cond:
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(target=self._watch, name="sciworld-engine-watchdog", daemon=True)
+                self._thread.start()
+            self._deadline = time.monotonic() + seconds
+            if self._wake_at is None or self._deadline < self._wake_at:
+                self._cond.notify()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._deadline = None
+
+    def _watch(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                if self._deadline is None:
+                    self._wake_at = None
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._wake_at = self._deadline
+                    self._cond.wait(left)
+                    continue
+                self.fired, self._deadline = True, None
+                with contextlib.suppress(OSError):
+                    self._proc.kill()
+
+    def stop(self) -> None:
+        """End the thread (idempotent)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+
+
+def _shutdown(owner_pid: int, gateway, proc: subprocess.Popen, log, dump: Path | None, archive: Path,
+              watchdog: _Watchdog) -> None:
     """End a JVM: close the py4j sockets, close its stdin (py4j's ``--die-on-broken-pipe``
     makes it exit on end of input), wait, and kill it if it lingers. A class-data archive
     the JVM dumped on a clean exit is then moved into place."""
     if os.getpid() != owner_pid:  # a forked child holds copies of the parent's handles: leave them be
         return
+    watchdog.stop()
     if gateway is not None:
         client = gateway._gateway_client  # py4j has no public switch for this
         client.is_connected = False  # proxies collected later must not dial a JVM that is gone
@@ -213,6 +288,15 @@ def _shutdown(owner_pid: int, gateway, proc: subprocess.Popen, log, dump: Path |
 EMPTY_STEP = ("Unknown action.  Type 'help' for a list of actions, and 'objects' for a list of possible object "
               "referents. ")
 _JAVA_BLANK = "".join(map(chr, range(33)))  # what Java's String.trim() strips
+
+
+def _encodable(text: str) -> bool:
+    """Whether ``text`` encodes to UTF-8 (no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _Handles:
@@ -396,14 +480,19 @@ class Engine:
         heap_mb: The JVM's heap cap in MiB (``-Xmx``).
         java: The java executable; None for ``$JAVA_HOME/bin/java`` or ``java`` on PATH.
         startup_timeout: Seconds to wait for the JVM to start listening.
+        call_timeout: Seconds one engine call may take (a step, a load, a listing, a gold
+            path); past it the JVM is killed and the call raises :class:`EngineDiedError`.
+            None: no deadline. The start has ``startup_timeout``.
 
     Raises:
         EngineUnavailableError: ``scienceworld`` (or py4j) is not installed, or no java was found.
         EngineDiedError: The JVM did not start; the message ends with its output.
     """
 
-    def __init__(self, heap_mb: int = 512, java: str | None = None, startup_timeout: float = 120.0):
+    def __init__(self, heap_mb: int = 512, java: str | None = None, startup_timeout: float = 120.0,
+                 call_timeout: float | None = 60.0):
         self.check_heap(heap_mb)
+        self.check_call_timeout(call_timeout)
         constants = scienceworld_constants()
         try:
             from py4j.java_gateway import GatewayParameters, JavaGateway, find_jar_path
@@ -411,6 +500,8 @@ class Engine:
         except ImportError as error:  # py4j comes with scienceworld
             raise EngineUnavailableError(f"py4j is not installed ({error}); {_INSTALL}") from error
         self.heap_mb = heap_mb
+        self.call_timeout = call_timeout
+        self._port = self._token = None  # py4j's port and auth token: never shown in a message (see _tail)
         self._py4j_error, self._java_error = Py4JError, Py4JJavaError
         java, jars = java_executable(java), [find_jar_path(), constants.JAR_PATH]
         archive = _class_archive(java, jars, heap_mb)
@@ -435,13 +526,25 @@ class Engine:
                                       cwd=constants.BASEPATH)
         self.pid = self._proc.pid
         self._gateway = None
-        self._finalizer = weakref.finalize(self, _shutdown, os.getpid(), None, self._proc, self._log, dump, archive)
-        port, token = self._read_port(startup_timeout)
-        self._gateway = JavaGateway(gateway_parameters=GatewayParameters(port=port, auth_token=token))
+        self._watchdog = _Watchdog(self._proc)
+        self._finalizer = weakref.finalize(self, _shutdown, os.getpid(), None, self._proc, self._log, dump, archive,
+                                           self._watchdog)
+        self._port, self._token = self._read_port(startup_timeout)
+        self._gateway = JavaGateway(gateway_parameters=GatewayParameters(port=self._port, auth_token=self._token))
         self._finalizer.detach()
         self._finalizer = weakref.finalize(self, _shutdown, os.getpid(), self._gateway, self._proc, self._log, dump,
-                                           archive)
+                                           archive, self._watchdog)
         try:
+            self._setup(startup_timeout)
+        except Exception as error:
+            output = self._tail()
+            self.close()
+            message = self._redact(f"the ScienceWorld engine did not start: {error}; JVM output: {output}")
+            raise EngineDiedError(message) from error
+
+    def _setup(self, seconds: float) -> None:
+        """Build what the calls need in the fresh JVM."""
+        with self._watchdog.deadline(seconds):
             jvm = self._gateway.jvm
             # Before the engine's first class loads, so Scala's Console captures the null stream too.
             jvm.java.lang.System.setOut(jvm.java.io.PrintStream(jvm.java.io.OutputStream.nullOutputStream()))
@@ -457,16 +560,20 @@ class Engine:
             self._random = classes.forName("scala.util.Random$").getField("MODULE$").get(None).self()
             self._random_seed = classes.forName("java.util.Random").getDeclaredField("seed")
             self._random_seed.setAccessible(True)
-        except Exception as error:
-            output = self._tail()
-            self.close()
-            raise EngineDiedError(f"the ScienceWorld engine did not start: {error}; JVM output: {output}") from error
 
     @staticmethod
     def check_heap(heap_mb) -> None:
         """Raise ValueError unless ``heap_mb`` is a usable heap cap."""
         if isinstance(heap_mb, bool) or not isinstance(heap_mb, int) or heap_mb < 64:
             raise ValueError(f"heap_mb must be an int of at least 64 (MiB), got {heap_mb!r}")
+
+    @staticmethod
+    def check_call_timeout(call_timeout) -> None:
+        """Raise ValueError unless ``call_timeout`` is None or a positive number of seconds."""
+        if call_timeout is not None and (isinstance(call_timeout, bool) or not isinstance(call_timeout, (int, float))
+                                         or not 0 < call_timeout < float("inf")):
+            raise ValueError(f"call_timeout must be a positive number of seconds or None (no deadline), "
+                             f"got {call_timeout!r}")
 
     # -- lifecycle -----------------------------------------------------
     @property
@@ -491,41 +598,60 @@ class Engine:
                 self.close()
                 why = f"exited with code {self._proc.returncode}" if self._proc.returncode is not None \
                     else f"did not listen within {timeout:.0f} s"
-                raise EngineDiedError(
+                raise EngineDiedError(self._redact(
                     f"the ScienceWorld engine's JVM {why}; its output: {self._tail()} "
                     "(it needs Java 11 or newer; check `java -version`)"
-                )
+                ))
             time.sleep(0.02)
 
     def _tail(self, limit: int = 600) -> str:
+        """The JVM's last output (its port and auth token lines left out)."""
         try:
             self._log.seek(0)
-            text = self._log.read().decode("utf-8", "replace").strip()
+            lines = self._log.read().decode("utf-8", "replace").splitlines()
         except (OSError, ValueError):  # closed
             return "(not available)"
+        if self._token is not None:  # py4j prints its port, then the token
+            lines = [line for line in lines if line.strip() not in (self._token, str(self._port))]
+        text = self._redact("\n".join(lines).strip())
         return repr(text[-limit:]) if text else "(none)"
 
+    def _redact(self, text: str) -> str:
+        """``text`` with py4j's auth token cut out (a secret: it lets anyone on the host drive the JVM)."""
+        return text.replace(self._token, "<py4j auth token>") if self._token else text
+
     def _failed(self, what: str, error: Exception) -> EngineError:
-        """The error to raise for a failed call: a Java exception, or a dead or closed JVM."""
+        """The error to raise for a failed call: a Java exception, a call past its deadline
+        (the JVM is then killed), or a dead or closed JVM."""
         if isinstance(error, self._java_error) and self._proc.poll() is None:
-            return EngineError(f"the ScienceWorld engine failed in {what}: {error.java_exception}")
+            return EngineError(self._redact(f"the ScienceWorld engine failed in {what}: {error.java_exception}"))
         if not self._finalizer.alive:
             return EngineDiedError(f"{what} on a closed ScienceWorld engine; create a new one (env.reset() does)")
+        late = self._watchdog.fired  # hung or paused (SIGSTOP): killed at the deadline
         with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=2)
         code = self._proc.returncode
-        state = f"exited with code {code}" if code is not None else "stopped answering"
+        if late:
+            state = (f"did not answer within call_timeout={self.call_timeout:g} s and was killed (hung or "
+                     "paused; raise call_timeout if the call needs longer)")
+        else:
+            state = f"exited with code {code}" if code is not None else "stopped answering"
         tail = self._tail()
         hint = f" The heap cap ({self.heap_mb} MiB) was exhausted: raise heap_mb." if "OutOfMemoryError" in tail else ""
         self.close()
-        return EngineDiedError(
+        return EngineDiedError(self._redact(
             f"the ScienceWorld engine's JVM (pid {self.pid}) {state} during {what}.{hint} "
             f"Its last output: {tail}. Call reset() to start a fresh engine."
-        )
+        ))
 
     def _call(self, what: str, method, *args):
+        for arg in args:  # py4j sends text as UTF-8: a lone surrogate would break the connection
+            if isinstance(arg, str) and not _encodable(arg):
+                raise EngineError(f"{what}: the text holds characters UTF-8 cannot encode (lone surrogates); "
+                                  "nothing was sent to the engine")
         try:
-            return method(*args)
+            with self._watchdog.deadline(self.call_timeout):
+                return method(*args)
         except self._py4j_error as error:  # the base of every py4j failure
             raise self._failed(what, error) from error
 
@@ -609,19 +735,19 @@ class Engine:
     def parses(self, action: str) -> bool:
         """Whether the engine's parser reads ``action`` as exactly one action here, without
         running it (used by the off-path expert)."""
-        def parse():
+        def parse(text):
             agent_interface = self._server.agentInterface().get()
             agent = agent_interface.agent()
             room = agent.getContainer().get()
             parser = agent_interface.inputParser()
             pending = parser.lastAmbiguousMatches()
-            result = parser.parse(action, room, agent_interface.universe(), agent, agent_interface.objMonitor(),
+            result = parser.parse(text, room, agent_interface.universe(), agent, agent_interface.objMonitor(),
                                   agent_interface.task().goalSequence(), room)
             # An ambiguous parse leaves its own question pending: put back what was pending before.
             getattr(parser, "lastAmbiguousMatches_$eq")(pending)
             return bool(result._1())
 
-        return self._call(f"parsing {action[:80]!r}", parse)
+        return self._call(f"parsing {action[:80]!r}", parse, action)
 
     def room(self) -> str:
         """The name of the location the agent is in (e.g. ``"kitchen"``)."""

@@ -35,6 +35,11 @@ class StepSciWorldEnv(TextEnv):
     engine lists numbered options and waits for an answer: then only the
     option numbers ``"0"``, ``"1"``, ... and ``""`` (blank: cancel the
     command, as the engine's question offers; a time step passes) are valid.
+    An action is first mapped into the space's charset as observations are
+    (:func:`~stepagent_envs.to_charset`: accents stripped, typographic
+    symbols transliterated, control characters and lone surrogates dropped),
+    so nothing outside it reaches the engine; a longer action than 512
+    characters, or one that is not a string, is invalid.
 
     ## Observation Space
     ``Text`` (printable ASCII, at most 8,192 characters): the engine's text.
@@ -84,6 +89,9 @@ class StepSciWorldEnv(TextEnv):
     * ``valid_actions``: list the valid actions in ``info`` (costs the engine
       tens of ms a step).
     * ``heap_mb``: the JVM heap cap in MiB (512).
+    * ``call_timeout``: seconds one call into the engine may take (60; None:
+      no deadline). A JVM that does not answer in time (hung, paused) is
+      killed and the call raises :class:`.engine.EngineDiedError`.
     * ``java``: the java executable (None: ``$JAVA_HOME/bin/java`` or PATH).
     * ``render_mode``: ``None`` or ``"ansi"`` (the last observation).
 
@@ -92,8 +100,9 @@ class StepSciWorldEnv(TextEnv):
     the path, best effort off it, and :class:`~stepagent_envs.ExpertUnavailable`
     where no gold action is possible any more, see :mod:`.expert`.
 
-    ``close()`` ends the JVM. If the JVM dies, ``step`` raises
-    :class:`.engine.EngineDiedError` and ``reset()`` starts a fresh engine.
+    ``close()`` ends the JVM. If the JVM dies or misses ``call_timeout``,
+    ``step`` raises :class:`.engine.EngineDiedError` and ``reset()`` starts a
+    fresh engine.
     Copies (pickle, deepcopy) start their own engine and replay the episode's
     commands (DESIGN.md, Branching).
     """
@@ -101,7 +110,7 @@ class StepSciWorldEnv(TextEnv):
 
     def __init__(self, task: str | list[str] = "all", split: str = "train", simplifications: str = "easy",
                  valid_actions: bool = True, heap_mb: int = 512, java: str | None = None,
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, call_timeout: float | None = 60.0):
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
         if render_mode not in (None, "ansi"):
@@ -111,10 +120,12 @@ class StepSciWorldEnv(TextEnv):
         if not isinstance(simplifications, str):
             raise ValueError(f"simplifications must be a string such as 'easy' or '', got {simplifications!r}")
         Engine.check_heap(heap_mb)
+        Engine.check_call_timeout(call_timeout)
         self.split = split
         self.simplifications = simplifications
         self.list_valid_actions = valid_actions
         self.heap_mb = heap_mb
+        self.call_timeout = call_timeout
         self.java = java
         self.render_mode = render_mode
         self.observation_space = text_space(OBS_MAX_LENGTH)
@@ -193,6 +204,10 @@ class StepSciWorldEnv(TextEnv):
         exact = self.expert_exact()
         if not isinstance(action, str):
             return self._invalid(f"Invalid action: actions are strings, got {type(action).__name__}.")
+        action = to_charset(action)  # nothing outside the action space's charset reaches the engine
+        if len(action) > ACTION_MAX_LENGTH:
+            return self._invalid(f"Invalid action: it has {len(action)} characters; actions have at most "
+                                 f"{ACTION_MAX_LENGTH}.")
         if self._choices:
             choice = action.strip()
             if choice and not (choice.isascii() and choice.isdigit() and int(choice) < self._choices):
@@ -291,7 +306,7 @@ class StepSciWorldEnv(TextEnv):
         if self._engine is None or not self._engine.alive:
             if self._engine is not None:
                 self._engine.close()
-            self._engine = Engine(heap_mb=self.heap_mb, java=self.java)
+            self._engine = Engine(heap_mb=self.heap_mb, java=self.java, call_timeout=self.call_timeout)
         return self._engine
 
     def _replay(self) -> None:
