@@ -45,7 +45,7 @@ class CounterEnv(gym.Env):
         self.steps_taken += 1
         if action == "submit":
             return "Submitted.", float(self.value == self.target), True, False, {"task_id": f"reach-{self.target}"}
-        self.value += {"inc": 1, "dec": -1}.get(action, 0)
+        self.value += {"inc": 1, "dec": -1}.get(action, 0) if isinstance(action, str) else 0
         return self._obs(), 0.0, False, False, {"task_id": f"reach-{self.target}"}
 
     def _obs(self):
@@ -349,6 +349,27 @@ def test_records_of_a_third_party_env(tmp_path):
         "step_reward": None,
         "valid_actions": [],
     }
+
+
+def test_non_json_actions_are_stored_as_their_repr_and_the_episode_is_kept(tmp_path):
+    """json.dumps raised TypeError at the episode's end and the whole record was lost."""
+    import numpy as np
+
+    class Opaque:
+        def __repr__(self):
+            return "<opaque>"
+
+    path = tmp_path / "odd.jsonl"
+    env = RecordTrajectories(CounterEnv(), path, fsync=False)
+    env.reset(seed=0)
+    odd = [b"inc", bytearray(b"x"), np.int64(3), Opaque(), {1, 2}]
+    for action in odd:
+        env.step(action)
+    env.step("submit")
+    [record] = read_trajectories(path)
+    steps = record["steps"]
+    assert [s["action"] for s in steps] == [repr(a) for a in odd] + ["submit"]
+    assert [s.get("action_is_repr") for s in steps] == [True] * len(odd) + [None]
 
 
 def test_recorder_truncates_a_torn_tail(tmp_path):

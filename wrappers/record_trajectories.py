@@ -28,7 +28,9 @@ class RecordTrajectories(gym.Wrapper):
     * ``task_id``, ``task``: from the reset ``info`` (None where absent);
       ``seed``: the seed passed to ``reset`` (None if none);
     * step ``t``: ``observation`` is the one the agent saw before acting,
-      ``action`` the action this wrapper was given; ``reward`` is the env's own
+      ``action`` the action this wrapper was given (one JSON cannot hold, such
+      as bytes, a numpy integer or an object, is stored as its ``repr`` and the
+      step gets ``"action_is_repr": true``); ``reward`` is the env's own
       reward (``info["env_reward"]`` when an :class:`~wrappers.ExpertStepReward`
       is inside this wrapper, else the reward returned), and ``expert_action``
       and ``step_reward`` come from ``info`` when an ExpertStepReward is inside,
@@ -96,16 +98,17 @@ class RecordTrajectories(gym.Wrapper):
         if self._record is None:
             raise RuntimeError("RecordTrajectories: call reset() before step() (and after an episode ends)")
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._record["steps"].append(
-            {
-                "observation": self._obs,
-                "action": action,
-                "reward": float(info.get("env_reward", reward)),
-                "expert_action": info.get("expert_action"),
-                "step_reward": info.get("step_reward"),
-                "valid_actions": self._valid,
-            }
-        )
+        step = {
+            "observation": self._obs,
+            "action": action,
+            "reward": float(info.get("env_reward", reward)),
+            "expert_action": info.get("expert_action"),
+            "step_reward": info.get("step_reward"),
+            "valid_actions": self._valid,
+        }
+        if not _is_json(action):
+            step["action"], step["action_is_repr"] = repr(action), True
+        self._record["steps"].append(step)
         self._obs = obs
         self._valid = list(info.get("valid_actions") or [])
         if terminated or truncated:
@@ -121,7 +124,8 @@ class RecordTrajectories(gym.Wrapper):
         super().close()
 
     def _write(self, record: dict[str, Any]) -> None:
-        line = (json.dumps(record) + "\n").encode()
+        # default=repr: any other value a wrapped env put in its observation or info must not cost the episode.
+        line = (json.dumps(record, default=repr) + "\n").encode()
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             written = os.write(fd, line)
@@ -133,6 +137,15 @@ class RecordTrajectories(gym.Wrapper):
                 os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` is stored as itself in JSON (not by a fallback)."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):  # bytes, numpy scalars, objects; circular containers
+        return False
+    return True
 
 
 def read_trajectories(path: str | os.PathLike) -> list[dict[str, Any]]:
