@@ -2,16 +2,20 @@
 
 Each prompt's chat messages are POSTed to ``<base_url>/chat/completions``; the
 action is read from ``choices[0].message.content`` with the prompt builder's
-parser. The prompts of a batch are sent concurrently.
+parser. The prompts of a batch are sent concurrently. Every try has an
+overall deadline: the body is read in pieces and the try is abandoned once the
+deadline passes, so a server that dribbles bytes cannot hold a request.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import requests
+import urllib3
 
 from .prompts import Prompt, PromptBuilder
 
@@ -19,6 +23,10 @@ __all__ = ["HTTPPolicy", "HTTPPolicyError"]
 
 # Worth another try: the server is busy or briefly down.
 _RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
+# Worth another try too: no answer in time, a refused or dropped connection, a body cut off mid-way.
+_RETRY_ERRORS = (requests.Timeout, requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                 urllib3.exceptions.ProtocolError, urllib3.exceptions.ReadTimeoutError, TimeoutError)
+_PIECE = 1 << 16  # bytes read at most per read of the body
 
 
 class HTTPPolicyError(RuntimeError):
@@ -36,7 +44,10 @@ class HTTPPolicy:
         api_key: Sent as ``Authorization: Bearer <api_key>`` when given.
         max_tokens: Longest answer.
         temperature: Sampling temperature (0 is greedy on vLLM).
-        timeout: Seconds to wait for each request (connect and read).
+        timeout: Seconds to wait for the connection and for each read of the answer.
+        deadline: Seconds one try may take in all (connect, send, the whole answer);
+            past it the try is abandoned and counts as a timeout. It is checked
+            between reads, so a try ends at most ``min(timeout, deadline)`` late.
         retries: Further tries after a timeout, a connection error, or status
             408/409/425/429/5xx.
         backoff: Seconds before the first retry; doubled after each.
@@ -45,13 +56,13 @@ class HTTPPolicy:
 
     def __init__(self, base_url: str, model: str, builder: PromptBuilder | None = None, api_key: str | None = None,
                  max_tokens: int = 64, temperature: float = 0.0, timeout: float = 60.0, retries: int = 3,
-                 backoff: float = 1.0, max_workers: int = 16):
+                 backoff: float = 1.0, max_workers: int = 16, deadline: float = 300.0):
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
-        if timeout <= 0 or retries < 0 or backoff < 0 or max_workers < 1:
+        if not (timeout > 0 and deadline > 0 and retries >= 0 and backoff >= 0 and max_workers >= 1):
             raise ValueError(
-                f"need timeout > 0, retries >= 0, backoff >= 0, max_workers >= 1; got timeout={timeout}, "
-                f"retries={retries}, backoff={backoff}, max_workers={max_workers}"
+                f"need timeout > 0, deadline > 0, retries >= 0, backoff >= 0, max_workers >= 1; got timeout={timeout}, "
+                f"deadline={deadline}, retries={retries}, backoff={backoff}, max_workers={max_workers}"
             )
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
@@ -60,6 +71,7 @@ class HTTPPolicy:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.timeout = timeout
+        self.deadline = deadline
         self.retries = retries
         self.backoff = backoff
         self.max_workers = max_workers
@@ -85,32 +97,48 @@ class HTTPPolicy:
         delay = self.backoff
         for attempt in range(self.retries + 1):
             try:
-                response = self.session.post(self.url, json=body, headers=self.headers, timeout=self.timeout)
-            except (requests.Timeout, requests.ConnectionError) as error:
+                status, data = self._post(body)
+            except _RETRY_ERRORS as error:
                 problem = f"{type(error).__name__}: {error}"
             else:
-                if response.status_code == 200:
-                    return _content(response, self.url)
-                problem = f"HTTP {response.status_code}: {response.text[:200]!r}"
-                if response.status_code not in _RETRY_STATUS:
+                if status == 200:
+                    return _content(data, self.url)
+                problem = f"HTTP {status}: {data[:200]!r}"
+                if status not in _RETRY_STATUS:
                     raise HTTPPolicyError(f"{self.url} answered {problem}; check the model name and the request")
             if attempt < self.retries:
                 time.sleep(delay)
                 delay *= 2
         raise HTTPPolicyError(
-            f"{self.url} failed {self.retries + 1} times (timeout {self.timeout} s); last: {problem}. "
-            "Is the server up and fast enough? Raise timeout= or retries="
+            f"{self.url} failed {self.retries + 1} times (timeout {self.timeout} s, deadline {self.deadline} s); "
+            f"last: {problem}. Is the server up and fast enough? Raise timeout=, deadline= or retries="
         )
 
+    def _post(self, body: dict) -> tuple[int, bytes]:
+        """One try: the status and the whole body, read within the deadline.
 
-def _content(response: requests.Response, url: str) -> str:
+        Raises:
+            TimeoutError: The deadline passed before the body was complete.
+        """
+        end = time.monotonic() + self.deadline
+        wait = min(self.timeout, self.deadline)
+        with self.session.post(self.url, json=body, headers=self.headers, timeout=wait, stream=True) as response:
+            pieces = []
+            while piece := response.raw.read1(_PIECE, decode_content=True):
+                pieces.append(piece)
+                if time.monotonic() > end:
+                    raise TimeoutError(f"the answer took longer than the deadline ({self.deadline} s)")
+            return response.status_code, b"".join(pieces)
+
+
+def _content(data: bytes, url: str) -> str:
     """``choices[0].message.content`` of a chat-completions answer, or a clear error."""
     try:
-        content = response.json()["choices"][0]["message"]["content"]
+        content = json.loads(data)["choices"][0]["message"]["content"]
     except (ValueError, KeyError, IndexError, TypeError):
         raise HTTPPolicyError(
             f"{url} answered 200 but not an OpenAI chat completion (no choices[0].message.content): "
-            f"{response.text[:200]!r}; is it an OpenAI-compatible /v1 endpoint?"
+            f"{data[:200]!r}; is it an OpenAI-compatible /v1 endpoint?"
         ) from None
     if not isinstance(content, str):
         raise HTTPPolicyError(f"{url} answered a message content of type {type(content).__name__}, not a string")

@@ -149,19 +149,28 @@ class Server:
                     return self.reply(200, b'{"id": "x", "object": "chat.completion", "choices": []}')
                 if mode == "not_json":
                     return self.reply(200, b"<html>hello</html>")
+                if mode == "cut_off" and len(outer.requests) < 3:  # promises 100 bytes, sends 10, hangs up
+                    return self.reply(200, b'{"choices"', length=100)
+                if mode == "dribble":  # a byte every 0.2 s: each read is quick, the whole answer is not
+                    return self.reply(200, b'{"choices": []}', gap=0.2)
                 last = body["messages"][-1]["content"]
                 answer = {"choices": [{"message": {"role": "assistant", "content": f"Thought: ok\nAction: echo[{last}]"}}]}
                 self.reply(200, json.dumps(answer).encode())
 
-            def reply(self, status, data):
+            def reply(self, status, data, length=None, gap=0.0):
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Content-Length", str(length or len(data)))
                 self.end_headers()
                 try:
-                    self.wfile.write(data)
+                    for k in range(0, len(data), 1 if gap else len(data) or 1):
+                        self.wfile.write(data[k:k + 1] if gap else data)
+                        self.wfile.flush()
+                        time.sleep(gap)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client timed out and left
+                if length:
+                    self.close_connection = True
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
@@ -199,9 +208,27 @@ def test_http_policy_slow_server_times_out_with_a_clear_error(server):
     server.mode = "slow"
     policy = HTTPPolicy(server.url, "m", timeout=0.1, retries=1, backoff=0.01)
     began = time.perf_counter()
-    with pytest.raises(HTTPPolicyError, match=r"failed 2 times \(timeout 0.1 s\).*Timeout"):
+    with pytest.raises(HTTPPolicyError, match=r"failed 2 times \(timeout 0.1 s, deadline 300.0 s\).*Timeout"):
         policy.act([policy.builder.build("t", [], "o")])
     assert time.perf_counter() - began < 2
+    assert len(server.requests) == 2
+
+
+def test_http_policy_retries_a_body_cut_off_mid_way(server):
+    server.mode = "cut_off"
+    policy = HTTPPolicy(server.url, "m", retries=3, backoff=0.01)
+    assert policy.act([policy.builder.build("t", [], "o")]) == ["echo[Observation: o]"]
+    assert len(server.requests) == 3
+
+
+def test_http_policy_deadline_bounds_a_dribbling_answer(server):
+    """Each byte came within the read timeout, so a request was held far past it."""
+    server.mode = "dribble"
+    policy = HTTPPolicy(server.url, "m", timeout=1.0, deadline=0.5, retries=1, backoff=0.01)
+    began = time.perf_counter()
+    with pytest.raises(HTTPPolicyError, match=r"failed 2 times .*deadline 0.5 s.*longer than the deadline"):
+        policy.act([policy.builder.build("t", [], "o")])
+    assert time.perf_counter() - began < 2 * (0.5 + 0.2) + 0.5  # the full answer would take 3 s a try
     assert len(server.requests) == 2
 
 
@@ -223,3 +250,5 @@ def test_http_policy_unreachable_and_bad_arguments():
         HTTPPolicy("http://127.0.0.1:9/v1", "m", retries=0).complete([{"role": "user", "content": "x"}])
     with pytest.raises(ValueError, match="base_url must start with http"):
         HTTPPolicy("127.0.0.1:8000", "m")
+    with pytest.raises(ValueError, match="need timeout > 0, deadline > 0.*deadline=0"):
+        HTTPPolicy("http://127.0.0.1:8000/v1", "m", deadline=0)
