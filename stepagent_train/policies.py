@@ -302,10 +302,10 @@ class HFPolicy:
         import torch
         from transformers import GenerationConfig
 
-        pad, eos = self.tokenizer.pad_token_id, self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id
         # Only the temperature shapes the draw, so the recorded log-probabilities are the sampling distribution's.
         settings = GenerationConfig(do_sample=True, temperature=self.temperature, top_k=0, top_p=1.0,
-                                    max_new_tokens=self.max_new_tokens, pad_token_id=pad, eos_token_id=eos)
+                                    max_new_tokens=self.max_new_tokens, pad_token_id=pad, eos_token_id=sorted(self._end_ids()))
         extra = {} if self.builder.chat else {"stop_strings": ["\n"], "tokenizer": self.tokenizer}
         samples: list[Sample] = []
         devices = [self.device] if self.device.type == "cuda" else []
@@ -332,11 +332,18 @@ class HFPolicy:
                     samples.append(Sample(self.builder.parse(text), tokens[:n], lp.tolist(), entropy[row, :n].tolist()))
         return samples
 
+    def _end_ids(self) -> set[int]:
+        """Token ids that end an answer: the tokenizer's EOS and the model's own (a chat model's end of turn)."""
+        ends = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        ends = set(ends if isinstance(ends, list) else [] if ends is None else [ends])
+        return ends | {self.tokenizer.eos_token_id}
+
     def _answer_length(self, tokens: list[int]) -> int:
-        """How many of the generated ``tokens`` the model wrote: through the first end-of-sequence token
+        """How many of the generated ``tokens`` the model wrote: through the first end token
         (or, in the plain format, the first token holding a line break, where generation stops)."""
+        ends = self._end_ids()
         for k, token in enumerate(tokens):
-            if token == self.tokenizer.eos_token_id or (not self.builder.chat and "\n" in self.tokenizer.decode([token])):
+            if token in ends or (not self.builder.chat and "\n" in self.tokenizer.decode([token])):
                 return k + 1
         return len(tokens)
 
