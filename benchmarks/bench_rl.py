@@ -174,11 +174,12 @@ def compare_with_trl(model_name: str, args) -> None:
     # Our step on the same prompts: sample the group, then one update, timed as TRL's step was.
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-6)
     began = time.perf_counter()
-    samples = ours.sample([p for p in prompts for _ in range(args.group_size)])
-    rewards = [[token_f1(s.action, experts[p.text])] for p, s in zip([p for p in prompts for _ in range(args.group_size)], samples)]
+    grouped = [p for p in prompts for _ in range(args.group_size)]
+    samples = ours.sample(grouped)
+    rewards = [[token_f1(s.action, experts[p.text])] for p, s in zip(grouped, samples)]
     step_advantages = grpo(rewards, [i // args.group_size for i in range(len(samples))], std_normalize=False)
     step_turns = [Turn(list(p.input_ids), s, 0.0, 0, "", advantage=a[0])
-                  for p, s, a in zip([p for p in prompts for _ in range(args.group_size)], samples, step_advantages)]
+                  for p, s, a in zip(grouped, samples, step_advantages)]
     logprobs, entropies, _ = unit_scores(model, step_turns, ours.tokenizer.pad_token_id, 1.0)
     grpo_loss(logprobs, entropies, step_turns, 0.2, 0.0, 0.0, sum(t.units for t in step_turns))[0].backward()
     optimizer.step()
