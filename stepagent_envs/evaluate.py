@@ -22,7 +22,7 @@ import numpy as np
 import gymnasium as gym
 from tqdm import tqdm
 
-from wrappers.metrics import exact_match
+from .action_match import exact_match
 
 Agent = Callable[[str, dict], str]
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from stepagent_envs.cli import main
+from stepagent_train.stepagent_command import main
 
 
 def test_baselines_prints_the_random_and_expert_table(tmp_path, capsys):
@@ -30,5 +30,5 @@ def test_baselines_rejects_bad_arguments():
 
 def test_console_script_is_installed():
     for command, flag in (("baselines", "--episodes"), ("demo", "--train-episodes")):
-        done = subprocess.run([sys.executable, "-m", "stepagent_envs.cli", command, "--help"], capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-m", "stepagent_train.stepagent_command", command, "--help"], capture_output=True, text=True)
         assert done.returncode == 0 and flag in done.stdout, done.stderr

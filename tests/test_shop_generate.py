@@ -7,10 +7,9 @@ import re
 
 import pytest
 
+from stepagent_envs.shop.categories import CATEGORY_NAMES, CATEGORY_SEP
 from stepagent_envs.shop.generate import (
     ATTRIBUTES_FILE,
-    CATEGORY_NAMES,
-    CATEGORY_SEP,
     GENERATOR,
     ITEMS_FILE,
     MARKER_FILE,

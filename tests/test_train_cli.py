@@ -119,7 +119,7 @@ def test_module_entry_point_help():
 
 
 def test_stepagent_demo_command_runs_the_trainer_demo(tmp_path, capsys):
-    from stepagent_envs.cli import main as stepagent_main
+    from stepagent_train.stepagent_command import main as stepagent_main
 
     out = tmp_path / "demo"
     assert stepagent_main(["demo", "--out-dir", str(out), "--train-episodes", "3", "--test-episodes", "2", "--inspect-episodes", "2",

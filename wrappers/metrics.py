@@ -13,6 +13,9 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from stepagent_envs.action_match import exact_match, normalize_action
+from stepagent_envs.action_match import normalized as _normalized
+
 __all__ = ["METRICS", "Metric", "exact_match", "normalize_action", "resolve_metric", "similarity", "token_f1"]
 
 Metric = Callable[[str, str], float]
@@ -20,40 +23,9 @@ Metric = Callable[[str, str], float]
 _TOKEN = re.compile(r"\w+")
 
 
-def normalize_action(action: str) -> str:
-    """``action`` lowercased, with whitespace runs collapsed to one space and no
-    space next to a square bracket: ``"Click [ Buy  Now ]"`` -> ``"click[buy now]"``.
-
-    Args:
-        action: The action text.
-    """
-    text = " ".join(action.lower().split())
-    # After the collapse at most one space touches a bracket; str.replace is far
-    # cheaper than a regex.
-    if "[ " in text or " [" in text or " ]" in text or "] " in text:
-        text = text.replace(" [", "[").replace("[ ", "[").replace(" ]", "]").replace("] ", "]")
-    return text
-
-
-# Actions repeat (the expert's plans, an agent's usual actions), and a cache hit
-# costs a fraction of normalising or tokenising: these run on every wrapped step.
-_normalized = lru_cache(maxsize=1 << 14)(normalize_action)
-
-
 @lru_cache(maxsize=1 << 14)
 def _tokens(action: str) -> tuple[str, ...]:
     return tuple(_TOKEN.findall(action.lower()))
-
-
-def exact_match(action: str, expert_action: str) -> float:
-    """1.0 when the two actions are equal after :func:`normalize_action`, else 0.0.
-
-    Args:
-        action: The agent's action.
-        expert_action: The expert's action.
-    """
-    # Agents often repeat the expert's spelling exactly; skip normalising then.
-    return 1.0 if action == expert_action or _normalized(action) == _normalized(expert_action) else 0.0
 
 
 def token_f1(action: str, expert_action: str) -> float:

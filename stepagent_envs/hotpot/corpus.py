@@ -5,7 +5,7 @@ A search lands on a page when the query matches a title exactly (after
 case-, punctuation- and spacing-insensitively (:func:`.data.title_key`; among
 titles sharing a key, the first in corpus order). Otherwise it returns the
 titles of the best BM25 matches over title (counted twice) and text (bm25s through
-:class:`~stepagent_envs.shop.search.ProductSearch`), as ReAct's Wikipedia
+:class:`~stepagent_envs.bm25.BM25Index`), as ReAct's Wikipedia
 tool lists similar titles.
 """
 
@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 
 from ..contract import to_charset
-from ..shop.search import ProductSearch
+from ..bm25 import BM25Index
 from .data import Pages, title_key
 
 #: Similar titles listed when a search finds no page.
@@ -60,7 +60,7 @@ class LocalCorpus:
         self._by_key.pop("", None)
         # The title is indexed twice, so title words weigh more than words of the text (as a
         # title field boost does); in the action charset, so "Rodriguez" finds "Rodríguez".
-        self.index = ProductSearch(lambda: [to_charset(f"{t}. {t}. {' '.join(pages[t])}") for t in self.titles],
+        self.index = BM25Index(lambda: [to_charset(f"{t}. {t}. {' '.join(pages[t])}") for t in self.titles],
                                    cache_dir=cache_dir)
 
     def resolve(self, query: str) -> str | None:

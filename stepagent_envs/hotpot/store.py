@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from ..shop.search import INDEX_VERSION
+from ..bm25 import INDEX_VERSION
 from ..cache import cache_root
 from .corpus import LocalCorpus
 from .data import Pages, Question, load_hotpot

@@ -23,7 +23,7 @@ from rapidfuzz import fuzz
 
 from .reward import MATCH_THRESHOLD, normalize_color
 from .env import RESULTS_PER_PAGE
-from .search import MAX_RESULTS
+from ..bm25 import MAX_RESULTS
 
 _CAP = re.compile(r",? and price lower than [\d.]+ dollars$")
 #: A query is kept at once when it puts the target on the first results page.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..cache import cache_root
 from .data import SPLIT_SEED, ShopData, load_shop_data
-from .search import INDEX_VERSION, ProductSearch
+from ..bm25 import INDEX_VERSION, BM25Index
 
 #: Size and seed of the embedded default catalogue.
 DEFAULT_NUM_PRODUCTS = 1000
@@ -41,7 +41,7 @@ class Shop:
     """Everything an env over one data source shares."""
 
     data: ShopData
-    search: ProductSearch
+    search: BM25Index
     expert_queries: dict  #: goal id -> (query, rank of the target); filled by the expert
 
 
@@ -65,6 +65,6 @@ def load_shop(data_dir: str | os.PathLike | None = None, goals: str = "synthetic
             data = load_shop_data(data_dir, goals=goals, seed=SPLIT_SEED)
             items = next(data_dir.glob("items_shuffle*.json"))
             texts = lambda: [p.search_text() for p in data.products]  # noqa: E731
-            search = ProductSearch(texts, cache_dir=_index_dir(items), show_progress=show_progress)
+            search = BM25Index(texts, cache_dir=_index_dir(items), show_progress=show_progress)
             shop = _SHOPS[key] = Shop(data, search, {})
         return shop

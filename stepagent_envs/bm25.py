@@ -1,4 +1,6 @@
-"""Product search: BM25 (bm25s' Lucene variant, as WebShop searched with Lucene).
+"""BM25 search over a list of texts (bm25s' Lucene variant, as WebShop searched
+its products with Lucene), shared by the env families: StepShop-v0's product
+search and StepHotpot-v0's page search.
 
 Documents are tokenised with bm25s (English stop words, Snowball stemmer). The
 index can be saved to and memory-mapped from a cache folder, so a large
@@ -30,11 +32,11 @@ def _tokenizer() -> Tokenizer:
     return Tokenizer(stemmer=Stemmer.Stemmer("english"), stopwords="en")
 
 
-class ProductSearch:
+class BM25Index:
     """Ranks documents for a free-text query.
 
     Args:
-        texts: returns one text per document (document ``i`` is product ``i``);
+        texts: returns one text per document (document ``i`` is the caller's item ``i``);
             called only when the index has to be built.
         cache_dir: folder to save the index to, or load it from when a
             finished index is already there; ``None`` keeps it in memory only.

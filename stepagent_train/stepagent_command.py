@@ -1,4 +1,5 @@
-"""The ``stepagent`` command line.
+"""The ``stepagent`` command line (in the trainer package: ``demo`` trains; ``baselines``
+needs only the env package, and nothing here imports torch until ``demo`` runs).
 
 * ``stepagent demo``: the README's main job. On StepShop-v0 (embedded default
   catalogue, no hub access) it records expert demos, builds the offline default
@@ -19,8 +20,8 @@ import time
 
 import gymnasium as gym
 
-from . import ENV_IDS
-from .evaluate import ExpertAgent, RandomAgent, as_dicts, evaluate, format_table
+from stepagent_envs import ENV_IDS
+from stepagent_envs.evaluate import ExpertAgent, RandomAgent, as_dicts, evaluate, format_table
 
 _TRAIN_STACK = ("torch", "transformers", "peft", "accelerate", "matplotlib")
 
@@ -53,7 +54,7 @@ def _demo(args: argparse.Namespace) -> int:
             "pip install torch==2.13.0 && pip install -e \".[train]\" "
             "(`stepagent baselines` runs the random agent and the expert without them)"
         )
-    from stepagent_train.cli import run_demo_from_args
+    from .cli import run_demo_from_args
 
     return run_demo_from_args(args)
 
@@ -62,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stepagent", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="expert demos, the offline model, SFT and StepAgent, evaluated on StepShop-v0's test split")
-    from stepagent_train.cli import add_demo_arguments  # builds the flags without importing torch
+    from .cli import add_demo_arguments  # builds the flags without importing torch
 
     add_demo_arguments(demo)
     demo.set_defaults(func=_demo)
