@@ -17,7 +17,8 @@ import pytest
 pytest.importorskip("scienceworld", reason="scienceworld is not installed: pip install 'scienceworld>=1.2'")
 
 from stepagent_envs.sciworld.engine import (  # noqa: E402
-    NO_MATCH, Engine, EngineDiedError, EngineError, EngineUnavailableError, child_jvm_pids, java_executable,
+    NO_MATCH, Engine, EngineDiedError, EngineError, EngineUnavailableError, _read_whole, child_jvm_pids,
+    java_executable,
 )
 from stepagent_envs.sciworld.env import StepSciWorldEnv  # noqa: E402
 from stepagent_envs.sciworld.tasks import task_names  # noqa: E402
@@ -335,6 +336,35 @@ def test_gold_path_reaches_full_score_on_every_task(env):
         infos, total = play_gold(env, task_id)
         assert infos[-1]["won"] is True and infos[-1]["score"] == 1.0, task_id
         assert total == pytest.approx(1.0), task_id
+
+
+def test_reading_the_jvm_output_leaves_the_shared_offset_alone(tmp_path):
+    # The JVM writes through the same open file: had the reader moved the offset, the JVM's
+    # next line (py4j's token after its port) would overwrite the port line (CI once waited
+    # 120 s for a port that was gone).
+    with open(tmp_path / "log", "w+b") as log:
+        log.write(b"40123\n")
+        log.flush()
+        log.seek(2)
+        assert _read_whole(log) == "40123\n" and log.tell() == 2
+        log.seek(0, os.SEEK_END)
+        log.write(b"token\n")
+        log.flush()
+        assert _read_whole(log).splitlines() == ["40123", "token"]
+
+
+@pytest.mark.parametrize("script, expected", [
+    ("echo 'Error: no main class'; exit 1", r"exited with code 1; its output: 'Error: no main class'"),
+    ("echo 'starting'; read line", r"did not listen within 1 s; its output: 'starting'"),
+])
+def test_a_jvm_that_does_not_start_is_reported_with_its_output(tmp_path, script, expected):
+    java = tmp_path / "java"
+    java.write_text(f"#!/bin/sh\n{script}\n")
+    java.chmod(0o755)
+    started = time.monotonic()
+    with pytest.raises(EngineDiedError, match=expected):
+        Engine(java=str(java), startup_timeout=1)
+    assert time.monotonic() - started < 5
 
 
 @pytest.mark.slow

@@ -257,6 +257,18 @@ class _Watchdog:
             self._thread.join()
 
 
+def _read_whole(log) -> str:
+    """All of a file the JVM writes to, read without moving the file's offset.
+
+    The JVM's stdout is the same open file as ``log``, offset included: a
+    ``seek(0)`` here would make its next line overwrite the file's start (a
+    port line lost under the token that followed it left the start waiting
+    until its timeout).
+    """
+    fd = log.fileno()
+    return os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", "replace")
+
+
 def _shutdown(owner_pid: int, gateway, proc: subprocess.Popen, log, dump: Path | None, archive: Path,
               watchdog: _Watchdog) -> None:
     """End a JVM: close the py4j sockets, close its stdin (py4j's ``--die-on-broken-pipe``
@@ -589,17 +601,18 @@ class Engine:
         """Wait for py4j's port and auth token lines in the JVM's output."""
         deadline = time.monotonic() + timeout
         while True:
-            self._log.seek(0)
-            lines = self._log.read().decode("utf-8", "replace").splitlines()
+            lines = _read_whole(self._log).splitlines()
             numbers = [i for i, line in enumerate(lines) if line.strip().isdigit()]
             if numbers and len(lines) > numbers[0] + 1:
                 return int(lines[numbers[0]]), lines[numbers[0] + 1].strip()
-            if self._proc.poll() is not None or time.monotonic() > deadline:
+            code = self._proc.poll()
+            if code is not None or time.monotonic() > deadline:
+                # Why and what it printed are taken before close(), which ends the JVM and its log.
+                why = f"exited with code {code}" if code is not None else f"did not listen within {timeout:.0f} s"
+                output = self._tail()
                 self.close()
-                why = f"exited with code {self._proc.returncode}" if self._proc.returncode is not None \
-                    else f"did not listen within {timeout:.0f} s"
                 raise EngineDiedError(self._redact(
-                    f"the ScienceWorld engine's JVM {why}; its output: {self._tail()} "
+                    f"the ScienceWorld engine's JVM {why}; its output: {output} "
                     "(it needs Java 11 or newer; check `java -version`)"
                 ))
             time.sleep(0.02)
@@ -607,8 +620,7 @@ class Engine:
     def _tail(self, limit: int = 600) -> str:
         """The JVM's last output (its port and auth token lines left out)."""
         try:
-            self._log.seek(0)
-            lines = self._log.read().decode("utf-8", "replace").splitlines()
+            lines = _read_whole(self._log).splitlines()
         except (OSError, ValueError):  # closed
             return "(not available)"
         if self._token is not None:  # py4j prints its port, then the token
