@@ -1,4 +1,4 @@
-"""The env contract shared by every ``Step*-v0`` env (see DESIGN.md).
+"""The env contract shared by every ``Step*-v0`` env (see docs/design.md).
 
 Observation and action spaces are :class:`gymnasium.spaces.Text` over one
 printable charset; env text is normalised into it with :func:`to_charset`.

@@ -1,4 +1,4 @@
-"""Check that a text env follows the StepAgent env contract (DESIGN.md).
+"""Check that a text env follows the StepAgent env contract (docs/design.md).
 
 Run :func:`check_text_env` on your own env, for example in its unit tests,
 the way Gymnasium's ``check_env`` or PettingZoo's ``api_test`` are used::
@@ -376,7 +376,7 @@ def _check_copies(env: gym.Env, seed: int, actions: list[str], branch: int) -> N
                 f"{type(error).__name__}: {error}",
                 "keep locks, open files, lambdas, generators and engine handles out of the env's "
                 "state, or give it __getstate__/__setstate__; pure-Python envs must branch "
-                "mid-episode (DESIGN.md, Branching). For an env over an external engine, pass "
+                "mid-episode (docs/design.md, Branching). For an env over an external engine, pass "
                 "check_pickle=False (it branches by replaying the action prefix).",
             )
         # The clone is not closed: a copy may share a resource the caller's env still uses.
@@ -406,7 +406,7 @@ def _check_invalid_action(env: gym.Env, seed: int, actions: list[str], k: int) -
     fix = (
         "a malformed or inapplicable action must not raise or change the state: return "
         'feedback text, reward 0, info["invalid"] = True and the same task, valid actions '
-        "and score (DESIGN.md, the env contract)."
+        "and score (docs/design.md, the env contract)."
     )
     try:
         _, obs, reward, terminated, _, info = _check_step(env, INVALID_ACTION, where)

@@ -38,7 +38,12 @@ def _collect_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", default="StepShop-v0", help="env id (default: StepShop-v0)")
     parser.add_argument("--split", default="train", choices=_SPLITS, help="split to play (default: train)")
     parser.add_argument("--episodes", type=int, required=True, help="episodes to record (distinct tasks)")
-    parser.add_argument("--out", required=True, help="JSON Lines file the records are appended to")
+    parser.add_argument("--out", required=True, help="JSON Lines file to write the records to; an existing "
+                        "non-empty one needs --append or --overwrite")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--append", action="store_true", help="add the records to an existing --out file")
+    mode.add_argument("--overwrite", action="store_true", help="replace an existing --out file (it is kept until "
+                      "the new records are all written)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the task order and resets (default: 0)")
     parser.add_argument("--env-kwargs", default=None, help="further gym.make arguments as a JSON object")
 
@@ -50,9 +55,17 @@ def _collect(args: argparse.Namespace) -> int:
 
     from .collect import collect_expert
 
+    if os.path.exists(args.out) and os.path.getsize(args.out) and not (args.append or args.overwrite):
+        raise SystemExit(f"--out {args.out} already holds records; pass --append to add to it or --overwrite "
+                         "to replace it")
+    target = args.out + ".partial" if args.overwrite else args.out
+    if args.overwrite and os.path.exists(target):
+        os.remove(target)  # what an earlier, killed --overwrite run left
     env = gym.make(args.env, split=args.split, **_env_kwargs(args.env_kwargs))
-    records = collect_expert(env, args.out, args.episodes, seed=args.seed)
+    records = collect_expert(env, target, args.episodes, seed=args.seed)
     env.close()
+    if args.overwrite:
+        os.replace(target, args.out)
     won = sum(bool(r["won"]) for r in records)
     print(f"recorded {len(records)} expert episodes of {args.env} ({args.split}) in {args.out}: "
           f"{won} won, {sum(len(r['steps']) for r in records)} steps")

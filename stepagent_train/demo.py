@@ -281,8 +281,9 @@ def plot_learning_curve(metrics_file: str, out: str, results=None, stepagent_met
     import matplotlib.pyplot as plt
 
     curves = [("SFT learning curve", "action-token NLL", "log", _read_rows(metrics_file), "tab:blue")]
-    if stepagent_metrics and os.path.exists(stepagent_metrics):
-        rows = [r for r in _read_rows(stepagent_metrics) if "event" not in r]
+    rows = [r for r in _read_rows(stepagent_metrics) if "event" not in r] \
+        if stepagent_metrics and os.path.exists(stepagent_metrics) else []
+    if rows:  # no panel where reflection did not run
         curves.append(("StepAgent reflection", "step-DPO + sft_weight x expert NLL", "linear", rows, "tab:orange"))
     panels = len(curves) + bool(results)
     fig, axes = plt.subplots(1, panels, figsize=(5.5 * panels, 4), squeeze=False)
@@ -310,9 +311,11 @@ def plot_learning_curve(metrics_file: str, out: str, results=None, stepagent_met
             if ci:
                 errors = [[v - getattr(r, ci)[0] for v, r in zip(values, results)],
                           [getattr(r, ci)[1] - v for v, r in zip(values, results)]]
-            ax.bar([x + offset for x in xs], values, 0.27, yerr=errors, capsize=3, label=label)
+            bars = ax.bar([x + offset for x in xs], values, 0.27, yerr=errors, capsize=3, label=label)
+            ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=2)  # a zero bar still shows its value
         ax.set_xticks(list(xs), names)
-        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("fraction of tasks / steps (0 to 1)")
+        ax.set_ylim(0, 1.15)
         ax.set_title(f"test ({results[0].episodes} tasks; bars: 95% CI over tasks)")
         ax.legend()
     fig.tight_layout()

@@ -52,7 +52,7 @@ class PolicySpec:
         return base[:10]
 
 
-def result_from_records(records: list[dict], name: str) -> EvalResult:
+def result_from_records(records: list[dict], name: str, split: str | None = None) -> EvalResult:
     """An :class:`EvalResult` from trajectory records with expert-step fields.
 
     Step agreement is ``exact_match(action, expert_action)`` over all steps, as in
@@ -61,13 +61,14 @@ def result_from_records(records: list[dict], name: str) -> EvalResult:
     Args:
         records: Trajectory records (with ``expert_action`` per step).
         name: The policy's name in the result.
+        split: The split the records were played on (for the table's heading).
     """
     if not records:
         raise ValueError("no records to evaluate")
     steps = [s for r in records for s in r["steps"]]
     agree = sum(exact_match(s["action"], s["expert_action"]) for s in steps if s["expert_action"] is not None)
     return EvalResult.from_episodes(name, [bool(r["won"]) for r in records], [float(r["score"]) for r in records],
-                                    agree, len(steps))
+                                    agree, len(steps), records[0].get("env_id"), split)
 
 
 def load_policy(spec: PolicySpec) -> Policy:
@@ -106,7 +107,7 @@ def evaluate_policy(policy: Policy, env_id: str, split: str, name: str, episodes
     records = rollout(policy, envs, specs, out=out, show_progress=show_progress)
     for env in envs:
         env.close()
-    return result_from_records(records, name)
+    return result_from_records(records, name, split)
 
 
 def inspect_policy(policy: Policy, env_id: str, split: str, episodes: int | None = None, num_envs: int = 16,

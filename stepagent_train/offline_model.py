@@ -55,7 +55,7 @@ def record_texts(records: Iterable[dict], system: str = "") -> Iterator[str]:
     ``system`` text, repeated once per record, become few tokens.
 
     Args:
-        records: Trajectory records (DESIGN.md format).
+        records: Trajectory records (docs/design.md format).
         system: The prompt builder's system text (:attr:`PromptConfig.system`).
     """
     for record in records:

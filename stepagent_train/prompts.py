@@ -288,7 +288,7 @@ class PromptBuilder:
 
 
 def examples_from_record(builder: PromptBuilder, record: dict) -> list[tuple[Prompt, str]]:
-    """The (prompt, action) pair of every step of a trajectory record (DESIGN.md format).
+    """The (prompt, action) pair of every step of a trajectory record (docs/design.md format).
 
     Step ``t``'s prompt is built from the record's task, steps ``0..t-1``,
     step ``t``'s observation and its ``valid_actions`` (when recorded): exactly

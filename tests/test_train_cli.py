@@ -41,6 +41,20 @@ def test_collect_cli(demos, capsys, tmp_path):
         collect_main(["--episodes", "3"])  # --out is required
 
 
+def test_collect_refuses_to_add_to_a_file_silently(demos, tmp_path):
+    out = tmp_path / "demos.jsonl"
+    out.write_bytes(open(demos, "rb").read())
+    with pytest.raises(SystemExit, match="already holds records; pass --append .* or --overwrite"):
+        collect_main(["--episodes", "2", "--out", str(out), "--seed", "5"])
+    assert len(read_trajectories(str(out))) == 3  # untouched
+    collect_main(["--episodes", "2", "--out", str(out), "--seed", "5", "--append"])
+    assert len(read_trajectories(str(out))) == 5
+    collect_main(["--episodes", "2", "--out", str(out), "--seed", "5", "--overwrite"])
+    assert len(read_trajectories(str(out))) == 2 and not (tmp_path / "demos.jsonl.partial").exists()
+    with pytest.raises(SystemExit):
+        collect_main(["--episodes", "2", "--out", str(out), "--append", "--overwrite"])
+
+
 def test_sft_then_eval_cli(demos, tmp_path, capsys):
     model = build_offline_model(record_texts(read_trajectories(demos)), tmp_path / "model", TINY)
     run = tmp_path / "run"

@@ -100,7 +100,7 @@ def test_inspection_follows_the_expert_and_scores_the_policy(envs):
 def test_results_from_records_match_the_env_evaluation(envs):
     specs = [{"seed": None, "options": {"task_id": t}} for t in envs[0].unwrapped.task_ids()[:5]]
     policy = CallablePolicy(ExpertByTask(envs), PromptBuilder(None), batched=True)
-    ours = result_from_records(rollout(policy, envs, specs, show_progress=False), "expert")
+    ours = result_from_records(rollout(policy, envs, specs, show_progress=False), "expert", "test")
     theirs = evaluate(envs[0], ExpertAgent(envs[0]), "expert", 5, show_progress=False)
     assert ours == theirs
 

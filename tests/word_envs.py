@@ -23,6 +23,7 @@ class WordBandit(TextEnv):
         self.observation_space = text_space(200)
         self.action_space = text_space(20)
         self.render_mode = render_mode
+        self.split = split
         self._light = "green"
 
     def task_ids(self) -> list[str]:
@@ -53,6 +54,7 @@ class WordCorridor(TextEnv):
         self.observation_space = text_space(200)
         self.action_space = text_space(20)
         self.render_mode = render_mode
+        self.split = split
         self._at = 0
 
     def task_ids(self) -> list[str]:

@@ -17,7 +17,7 @@ class MissingDemonstrationError(LookupError):
 
 
 class Demonstrations:
-    """Expert actions from trajectory records (DESIGN.md format), looked up by
+    """Expert actions from trajectory records (docs/design.md format), looked up by
     task id and step index: the action of step ``t`` of the task ``task_id`` is
     ``record["steps"][t]["action"]`` of that task's record.
 
@@ -92,7 +92,7 @@ def _task_actions(record: Any, where: str) -> tuple[Any, list[str]]:
     if not isinstance(record, Mapping) or "task_id" not in record or not isinstance(record.get("steps"), list):
         raise ValueError(
             f"{where} is not a trajectory record: it needs 'task_id' and a 'steps' list "
-            f"(DESIGN.md, trajectory record); got {_keys(record)}"
+            f"(docs/design.md, trajectory record); got {_keys(record)}"
         )
     actions = []
     for t, step in enumerate(record["steps"]):

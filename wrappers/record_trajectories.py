@@ -1,4 +1,4 @@
-"""Write and read trajectory records: one JSON line per finished episode (DESIGN.md)."""
+"""Write and read trajectory records: one JSON line per finished episode (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ _CHUNK = 1 << 16
 class RecordTrajectories(gym.Wrapper):
     """Appends one trajectory record per finished episode to a JSON Lines file.
 
-    A record (DESIGN.md, trajectory record) is::
+    A record (docs/design.md, trajectory record) is::
 
         {"env_id", "task_id", "task", "seed",
          "steps": [{"observation", "action", "reward", "expert_action", "step_reward", "valid_actions"}],

@@ -104,7 +104,7 @@ class StepSciWorldEnv(TextEnv):
     ``step`` raises :class:`.engine.EngineDiedError` and ``reset()`` starts a
     fresh engine.
     Copies (pickle, deepcopy) start their own engine and replay the episode's
-    commands (DESIGN.md, Branching).
+    commands (docs/design.md, Branching).
     """
 
 
