@@ -298,6 +298,11 @@ def examples_from_record(builder: PromptBuilder, record: dict) -> list[tuple[Pro
         builder: The prompt builder.
         record: A trajectory record with ``task`` and ``steps``.
     """
+    missing = [t for t, step in enumerate(record["steps"]) if "observation" not in step or "action" not in step]
+    if missing or "task" not in record:
+        raise ValueError(f"trajectory record of task {record.get('task_id')!r} cannot be trained on: it needs a "
+                         f"'task' and an observation and an action at every step (steps {missing[:5]} lack one); "
+                         "record demos with stepagent-collect or wrappers.RecordTrajectories")
     history: list[Turn] = []
     examples = []
     for step in record["steps"]:

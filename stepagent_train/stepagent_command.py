@@ -28,8 +28,8 @@ _TRAIN_STACK = ("torch", "transformers", "peft", "accelerate", "matplotlib")
 
 def _baselines(args: argparse.Namespace) -> int:
     kwargs = {"split": args.split}
-    if args.data_dir:
-        kwargs["data_dir"] = args.data_dir
+    if args.data_path:
+        kwargs["data_path"] = args.data_path
     start = time.perf_counter()
     env = gym.make(args.env, **kwargs)
     print(f"{args.env} split={args.split}: {len(env.unwrapped.task_ids())} tasks "
@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     base.add_argument("--env", default="StepShop-v0", choices=ENV_IDS, help="env id (default: StepShop-v0)")
     base.add_argument("--split", default="test", choices=("train", "dev", "test"), help="split to evaluate (default: test)")
     base.add_argument("--episodes", type=int, default=None, help="evaluate only the first N tasks of the split (default: all)")
-    base.add_argument("--data-dir", default=None, help="WebShop-format data folder (default: the embedded generated catalogue)")
+    base.add_argument("--data-path", "--data-dir", dest="data_path", default=None,
+                      help="the env's data_path: real data in the original's format (StepShop-v0: a WebShop "
+                           "folder; StepHotpot-v0: a HotpotQA JSON file); default: the embedded data")
     base.add_argument("--seed", type=int, default=0, help="seed of the random agent (default: 0)")
     base.add_argument("--json", default=None, help="also write the results as JSON to this file")
     base.set_defaults(func=_baselines)

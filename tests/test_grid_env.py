@@ -85,11 +85,20 @@ def test_bad_arguments_say_what_was_wrong(kwargs, message):
     ("MiniGrid-DoorKey-6x6/3", "is a MiniGrid-DoorKey-6x6 task; make the env with level='MiniGrid-DoorKey-6x6'"),
     ("MiniGrid-DoorKey-5x5/5000", "is not in split 'test' \\(seeds 0-999\\)"),
     ("MiniGrid-DoorKey-5x5", "is not '<level>/<seed>'"),
-    ("DoorKey-5x5/3", "unknown level 'DoorKey-5x5'"),
+    ("DoorKey-5/3", "unknown level 'DoorKey-5'"),
 ])
 def test_bad_task_ids_say_what_was_wrong(task, message):
     with pytest.raises(ValueError, match=message):
         make().reset(options={"task_id": task})
+
+
+@pytest.mark.parametrize("alias", ["DoorKey-5x5", "doorkey-5x5", "MiniGrid-DoorKey-5x5-v0", " MiniGrid-DoorKey-5x5 "])
+def test_short_names_and_gym_ids_are_level_aliases(alias):
+    env = StepGridEnv(level=alias, split="test")
+    assert env.level == "MiniGrid-DoorKey-5x5"
+    _, info = env.reset(options={"task_id": "DoorKey-5x5/3"})
+    assert info["task_id"] == "MiniGrid-DoorKey-5x5/3" and info["level"] == "MiniGrid-DoorKey-5x5"
+    assert StepGridEnv(level="GoToObj").level == "BabyAI-GoToObj"
 
 
 def test_actions_ignore_case_and_spacing():

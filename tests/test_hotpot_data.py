@@ -9,6 +9,7 @@ from stepagent_envs.hotpot.data import load_hotpot, order_support, title_key
 from stepagent_envs.hotpot.generate import MARKER_FILE, PAGES_FILE, SPLIT_SIZES, generate, split_file
 from stepagent_envs.hotpot.reward import answer_f1, exact_match, normalize_answer
 from stepagent_envs.hotpot.store import generated_dir, load_questions
+from stepagent_envs.records import DataError
 
 
 @pytest.fixture(scope="module")
@@ -85,22 +86,49 @@ def test_real_sample_loads_with_its_quirks(hotpot_sample):
     assert {q.kind for q in questions} == {"bridge", "comparison"}
 
 
+RECORD = {"_id": "a", "question": "q?", "answer": "x", "supporting_facts": [["T", 0]], "context": [["T", ["s."]]]}
+
+
 def test_reader_errors_say_what_is_wrong(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_hotpot(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    with pytest.raises(ValueError, match="not JSON"):
+    with pytest.raises(DataError, match="bad.json: not valid JSON: key must be a string at line 1 column 2"):
         load_hotpot(bad)
     bad.write_text(json.dumps([{"_id": "a", "question": "q?", "context": []}]))
-    with pytest.raises(ValueError, match=r"missing fields \['answer', 'supporting_facts'\].*unlabelled test"):
+    with pytest.raises(DataError, match=r"record 0: missing fields \['answer', 'supporting_facts'\].*unlabelled test"):
         load_hotpot(bad)
-    record = {"_id": "a", "question": "q?", "answer": "x", "supporting_facts": [], "context": [["T", ["s."]]]}
-    bad.write_text(json.dumps([record, record]))
+    bad.write_text(json.dumps([RECORD, RECORD]))
     with pytest.raises(ValueError, match=r"repeated _id values \['a'\]"):
         load_hotpot(bad)
-    bad.write_text(json.dumps([{**record, "context": [["T", "not a list"]]}]))
-    with pytest.raises(ValueError, match="context entries are"):
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"context": [[5, ["s."]]]}, r"record 1 \.context\[0\]\[0\]: expected a string, got 5 \(int\)"),
+    ({"context": [["T", ["s.", None]]]}, r"record 1 \.context\[0\]\[1\]\[1\]: expected a string, got None"),
+    ({"context": [["T", "not a list"]]}, r"record 1 \.context\[0\]\[1\]: expected a list, got 'not a list' \(str\)"),
+    ({"context": None}, r"record 1 \.context: expected a list, got None \(NoneType\)"),
+    ({"supporting_facts": [["T"]]}, r"record 1 \.supporting_facts\[0\]: missing field \[1\]"),
+    ({"supporting_facts": [["T", "0"]]}, r"record 1 \.supporting_facts\[0\]\[1\]: expected an integer, got '0'"),
+    ({"question": None}, r"record 1 \.question: expected a string, got None"),
+    ({"answer": None}, r"record 1 \.answer: expected a string, got None"),  # was accepted as the answer 'None'
+])
+def test_a_bad_field_is_named_with_its_record_and_path(tmp_path, change, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([dict(RECORD, _id="ok"), {**RECORD, **change}]))
+    with pytest.raises(DataError, match=message):
+        load_hotpot(bad)
+
+
+def test_a_cut_off_or_binary_file_is_named_with_where_reading_stopped(tmp_path):
+    bad = tmp_path / "cut.json"
+    text = json.dumps([dict(RECORD, _id=str(i)) for i in range(2000)])
+    bad.write_text(text[: len(text) // 2])
+    with pytest.raises(DataError, match=rf"cut.json: not valid JSON: EOF while parsing .* column {len(text) // 2}"):
+        load_hotpot(bad)
+    bad.write_bytes(b"[\x00\xff\xfe binary")
+    with pytest.raises(DataError, match=r"cut.json: not UTF-8 text \(byte 2 is b'\\xff'\)"):
         load_hotpot(bad)
 
 

@@ -20,7 +20,7 @@ from stepagent_envs.sciworld.engine import (  # noqa: E402
     NO_MATCH, Engine, EngineDiedError, EngineError, EngineUnavailableError, _read_whole, child_jvm_pids,
     java_executable,
 )
-from stepagent_envs.sciworld.env import StepSciWorldEnv  # noqa: E402
+from stepagent_envs.sciworld.env import NO_MATCH_HINT, StepSciWorldEnv  # noqa: E402
 from stepagent_envs.sciworld.tasks import task_names  # noqa: E402
 
 try:
@@ -74,6 +74,13 @@ def test_gold_path_reaches_full_score(env, task):
     assert all(info["expert_exact"] is True for info in infos[1:])
 
 
+def test_reset_shows_the_task_then_the_room_without_a_move(env):
+    obs, info = env.reset(options={"task_id": first_variation(env, "find-plant")})
+    task, room = obs.split("\n\n", 1)
+    assert task == info["task"] and room.startswith("This room is called the ") and "You also see:" in room
+    assert info["moves"] == 0 and info["score"] == 0.0
+
+
 def test_reset_draws_split_variations_with_the_seed(env):
     ids = [env.reset(seed=seed)[1]["task_id"] for seed in range(6)]
     assert ids == [env.reset(seed=seed)[1]["task_id"] for seed in range(6)]
@@ -96,7 +103,8 @@ def test_unparsable_input_changes_nothing(listing_env):
     state = ("task_id", "valid_actions", "won", "score", "engine_score", "moves")
     for k, action in enumerate(gold[:4]):
         obs, reward, terminated, _, info = env.step("xyzzy the thermometer")
-        assert obs == NO_MATCH and reward == 0.0 and not terminated and info["invalid"] is True
+        assert obs == NO_MATCH_HINT and obs.startswith(NO_MATCH) and reward == 0.0 and not terminated
+        assert info["invalid"] is True
         assert [info[key] for key in state] == [before[key] for key in state]
         after = env.step(action)
         assert after == direct[k]  # as if the invalid input never happened
@@ -124,7 +132,7 @@ def test_ambiguity_waits_for_an_option_number_or_a_blank(env):
         env.step(action)
     info = env.step("")[4]  # the blank cancels the question (the engine lets a time step pass)
     assert info["invalid"] is False and info["moves"] == moves + 1
-    assert env.step("0")[0] == NO_MATCH  # commands again, not answers
+    assert env.step("0")[0] == NO_MATCH_HINT  # commands again, not answers
 
 
 def test_listing_valid_actions_does_not_change_the_episode(env, listing_env):

@@ -7,6 +7,7 @@ import pytest
 from stepagent_envs.shop.data import (
     DEV_SIZE, SPLIT_VERSION, TEST_SIZE, load_shop_data, parse_options, parse_pricing, price_tag,
 )
+from stepagent_envs.records import DataError
 from stepagent_envs.shop.store import generated_data_dir
 
 
@@ -86,8 +87,48 @@ def test_streamed_json_list_reader_handles_chunk_edges(tmp_path):
     for chunk in (1, 7, 64, 1 << 20):
         assert list(iter_json_list(path, chunk_chars=chunk)) == items
     path.write_text('{"not": "a list"}')
-    with pytest.raises(ValueError, match="is not a JSON list"):
+    with pytest.raises(DataError, match="items.json: top level: expected a JSON list"):
         list(iter_json_list(path))
     path.write_text('[{"a": 1}, {"b": ')
-    with pytest.raises(ValueError, match="is not valid JSON"):
+    with pytest.raises(DataError, match="items.json: record 1: not valid JSON: .* at character 17 of the file"):
         list(iter_json_list(path))
+
+
+def _shop_dir(tmp_path, items, instructed):
+    folder = tmp_path / "shop"
+    folder.mkdir(exist_ok=True)
+    (folder / "items_shuffle.json").write_text(json.dumps(items) if not isinstance(items, str) else items)
+    (folder / "items_ins_v2.json").write_text(json.dumps(instructed) if not isinstance(instructed, str) else instructed)
+    return folder
+
+
+GOOD_ITEM = {"asin": "B000000001", "name": "A lamp", "pricing": "$10.00"}
+GOOD_INS = {"attributes": ["bright"], "instruction": "i need a lamp", "instruction_attributes": ["bright"]}
+
+
+@pytest.mark.parametrize("instructed, message", [
+    (json.dumps({"B000000001": GOOD_INS})[:30], r"items_ins_v2.json: not valid JSON: EOF while parsing .* column 30"),
+    ([GOOD_INS], r"items_ins_v2.json: top level: expected an object, got list"),
+    ({"B000000001": {**GOOD_INS, "instruction": 7}},
+     r"items_ins_v2.json: entry 'B000000001' .instruction: expected a string, got 7 \(int\)"),
+    ({"B000000001": {**GOOD_INS, "attributes": 3}},
+     r"items_ins_v2.json: entry 'B000000001' .attributes: expected a list, got 3 \(int\)"),
+    ({"B000000001": "lamp"}, r"entry 'B000000001': expected an object, got 'lamp' \(str\)"),
+])
+def test_a_bad_instruction_file_is_named_with_entry_and_field(tmp_path, instructed, message):
+    with pytest.raises(DataError, match=message + ".*items_ins_v2 layout"):
+        load_shop_data(_shop_dir(tmp_path, [GOOD_ITEM], instructed))
+
+
+def test_a_bad_products_file_is_named_with_record_and_position(tmp_path):
+    items = json.dumps([dict(GOOD_ITEM, asin=f"B{i:09d}", name="x" * 100) for i in range(3000)])
+    folder = _shop_dir(tmp_path, items[:239_000], {"B000000001": GOOD_INS})
+    # a file cut at 239k characters: reported where it stops (it used to say "near character 0")
+    with pytest.raises(DataError, match=r"items_shuffle.json: record \d+: not valid JSON: .* at character 23\d{4} "):
+        load_shop_data(folder)
+    (folder / "items_shuffle.json").write_bytes(b'[{"asin": "B1", "name": "\xff\xfe\x00"}]')
+    with pytest.raises(DataError, match=r"items_shuffle.json: not UTF-8 text"):
+        load_shop_data(folder)
+    (folder / "items_shuffle.json").write_text(json.dumps([GOOD_ITEM, 5]))
+    with pytest.raises(DataError, match=r"items_shuffle.json: record 1: expected an object, got 5 \(int\)"):
+        load_shop_data(folder)

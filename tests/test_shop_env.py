@@ -169,7 +169,7 @@ def test_expert_recovers_from_any_state():
 
 
 def test_expert_solves_the_real_subset(webshop_dir):
-    env = StepShopEnv(split="test", data_dir=str(webshop_dir))
+    env = StepShopEnv(split="test", data_path=str(webshop_dir))
     wins = 0
     for goal in env.goals:
         env.reset(options={"task_id": goal.goal_id})
@@ -194,7 +194,15 @@ def test_deepcopy_mid_episode_continues_identically(env):
 def test_check_text_env_on_the_real_subset(webshop_dir):
     from stepagent_envs.testing import check_text_env
 
-    make = lambda: gym.make("StepShop-v0", split="test", data_dir=str(webshop_dir))  # noqa: E731
+    make = lambda: gym.make("StepShop-v0", split="test", data_path=str(webshop_dir))  # noqa: E731
     # Oracle seeds 0-3: seed 4's goal (B08QRHVS6N/5, style "dash") cannot be
     # won under upstream's reward ("dash" holds "ash"); bought_the_goal covers it.
     check_text_env(make(), env_fn=make, oracle_episodes=4)
+
+
+def test_data_dir_is_a_deprecated_alias_of_data_path(webshop_dir):
+    with pytest.warns(DeprecationWarning, match="data_dir is deprecated; pass data_path"):
+        env = StepShopEnv(split="test", data_dir=str(webshop_dir))
+    assert len(env.goals) == 413
+    with pytest.raises(ValueError, match="pass the data folder once"):
+        StepShopEnv(split="test", data_path=str(webshop_dir), data_dir=str(webshop_dir))

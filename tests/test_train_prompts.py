@@ -92,6 +92,12 @@ def test_examples_follow_the_record(tokenizer):
     assert p2.input_ids == builder.build("t", [("o1", "a1")], "o2").input_ids
 
 
+def test_a_record_without_observations_is_refused_with_its_task(tokenizer):
+    record = {"task_id": "t-1", "task": "t", "steps": [{"observation": "o1", "action": "a1"}, {"action": "a2"}]}
+    with pytest.raises(ValueError, match=r"task 't-1' cannot be trained on: .* \(steps \[1\] lack one\)"):
+        examples_from_record(PromptBuilder(tokenizer), record)
+
+
 def test_chat_template(tokenizer):
     template = (
         "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}</s>{% endfor %}"

@@ -13,6 +13,7 @@ import pytest
 from gymnasium import spaces
 
 import stepagent_envs  # noqa: F401
+from stepagent_envs.records import DataError
 from stepagent_envs.testing import check_text_env
 from wrappers import (
     Demonstrations,
@@ -232,7 +233,7 @@ def test_demonstrations_validate_records(tmp_path):
         Demonstrations([{"task_id": "a", "steps": [{"action": "x"}, {"observation": "o"}]}])
     path = tmp_path / "torn.jsonl"
     path.write_text('{"task_id": "a", "steps": []}\n{"task_id"')
-    with pytest.raises(ValueError, match=r"torn\.jsonl:2 is not valid JSON"):
+    with pytest.raises(ValueError, match=r"torn\.jsonl: line 2: not valid JSON"):
         Demonstrations(path)
     with pytest.raises(TypeError, match="a path to a JSON Lines file or a list of record dicts, got int"):
         Demonstrations(3)
@@ -403,7 +404,13 @@ def test_recorder_leaves_whole_files_alone(tmp_path):
 def test_read_trajectories_names_a_bad_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"task_id": "a", "steps": []}\n\n[1, 2]\n')
-    with pytest.raises(ValueError, match=r"bad\.jsonl:3 is a JSON list, not a trajectory record object"):
+    with pytest.raises(DataError, match=r"bad\.jsonl: line 3: expected an object, got list"):
+        read_trajectories(path)
+    path.write_text('{"task_id": "a", "steps": [{"observation": "o", "action": "x"}, {"observation": "o"}]}\n')
+    with pytest.raises(DataError, match=r"bad\.jsonl: line 1 \.steps\[1\]: missing field \['action'\]"):
+        read_trajectories(path)
+    path.write_text('{"task_id": "a", "steps": [{"observation": "o", "action": 3}], "won": "yes"}\n')
+    with pytest.raises(DataError, match=r"bad\.jsonl: line 1 \.steps\[0\]\.action: expected a string, got 3"):
         read_trajectories(path)
 
 

@@ -8,6 +8,10 @@ import warnings
 from typing import Any
 
 import gymnasium as gym
+from pydantic import TypeAdapter
+from typing_extensions import NotRequired, TypedDict
+
+from stepagent_envs.records import validate_json_text
 
 __all__ = ["RecordTrajectories", "read_trajectories"]
 
@@ -148,6 +152,28 @@ def _is_json(value: Any) -> bool:
     return True
 
 
+class _Step(TypedDict):
+    """What is read of a recorded step (other fields are kept as they are): the action; the
+    observation where present (a trainer needs it; expert demos replayed by action need not)."""
+
+    observation: NotRequired[str]
+    action: str
+
+
+class _Record(TypedDict):
+    """What a trainer reads of a trajectory record (other fields are kept as they are)."""
+
+    task: NotRequired[str | None]
+    steps: list[_Step]
+    won: NotRequired[bool | None]
+    score: NotRequired[float | None]
+
+
+_RECORD = TypeAdapter(_Record)
+_FIX = ("expected one trajectory record per line: an object with a 'steps' list of {action: string, "
+        "observation: string, ...} (docs/design.md, trajectory record)")
+
+
 def read_trajectories(path: str | os.PathLike) -> list[dict[str, Any]]:
     """The trajectory records of a JSON Lines file, in file order (blank lines skipped).
 
@@ -155,22 +181,17 @@ def read_trajectories(path: str | os.PathLike) -> list[dict[str, Any]]:
         path: The file, as written by :class:`RecordTrajectories`.
 
     Raises:
-        ValueError: A line is not a JSON object; the message names the line.
+        DataError: (a ValueError) A line is not JSON or not a trajectory record (a
+            step without an ``action`` string, ...); the message names the line and
+            the field (``demos.jsonl: line 3 .steps[1]: missing field ['action']``).
     """
     records = []
     with open(path, encoding="utf-8") as file:
         for number, line in enumerate(file, start=1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ValueError(f"{os.fspath(path)}:{number} is not valid JSON ({error}): {line[:120]!r}") from None
-            if not isinstance(record, dict):
-                raise ValueError(
-                    f"{os.fspath(path)}:{number} is a JSON {type(record).__name__}, not a trajectory record object"
-                )
-            records.append(record)
+            validate_json_text(_RECORD, line, os.fspath(path), _FIX, loc=(number,), unit="line")
+            records.append(json.loads(line))  # the whole record, fields beyond the schema's included
     return records
 
 

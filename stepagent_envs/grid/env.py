@@ -94,7 +94,7 @@ class StepGridEnv(TextEnv):
 
     def __init__(self, level: str = "MiniGrid-DoorKey-5x5", split: str = "train", max_steps: int | None = None,
                  render_mode: str | None = None):
-        check_level(level)
+        level = check_level(level)
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
         if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)

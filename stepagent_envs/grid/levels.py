@@ -38,10 +38,20 @@ SPLITS = {"test": range(0, 1_000), "dev": range(1_000, 2_000), "train": range(2_
 
 
 def check_level(level: str) -> str:
-    """``level`` itself when it is one of :data:`LEVELS`, else a ValueError naming them."""
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}")
-    return level
+    """The canonical name of ``level`` (one of :data:`LEVELS`), else a ValueError naming them.
+
+    Short names and gym ids are aliases: ``"DoorKey-5x5"``, ``"doorkey-5x5"`` and
+    ``"MiniGrid-DoorKey-5x5-v0"`` all name ``"MiniGrid-DoorKey-5x5"``.
+    """
+    if level in LEVELS:
+        return level
+    if isinstance(level, str):
+        key = level.strip().lower().removesuffix("-v0")
+        for name in LEVELS:
+            if key in (name.lower(), name.lower().split("-", 1)[1]):
+                return name
+    raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)} "
+                     "(or their short names, such as 'DoorKey-5x5')")
 
 
 def task_id(level: str, seed: int) -> str:

@@ -12,17 +12,19 @@ left in titles ("I&quot;s", "Neafie &amp; Levy") are decoded.
 from __future__ import annotations
 
 import html
-import json
 import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import TypeAdapter
+from typing_extensions import NotRequired, TypedDict
+
 from ..contract import to_charset
+from ..records import DataError, validate_json_file
 
 SPLITS = ("train", "dev", "test")
-_REQUIRED = ("_id", "question", "answer", "supporting_facts", "context")
 _QUALIFIER = re.compile(r"\s*\([^()]*\)$")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 # Words too common to tie a title to a question.
@@ -85,8 +87,21 @@ def order_support(question: str, titles: list[str], pages: Pages) -> tuple[str, 
     return tuple(ordered)
 
 
-def _fail(path: Path, where: str, problem: str, fix: str) -> ValueError:
-    return ValueError(f"{path}: {where}: {problem}; {fix}")
+class _Record(TypedDict):
+    """A HotpotQA question record (the fields the env reads; others are ignored)."""
+
+    _id: str
+    question: str
+    answer: str
+    type: NotRequired[str]
+    supporting_facts: list[tuple[str, int]]  # [title, sentence index]
+    context: list[tuple[str, list[str]]]  # [title, [sentences]]
+
+
+_FILE = TypeAdapter(list[_Record])
+_FIX = ("expected HotpotQA's JSON: a list of records with _id, question, answer (a string: HotpotQA's unlabelled "
+        "test files have none, use a dev or train file), supporting_facts ([title, sentence index] pairs) and "
+        "context ([title, [sentences]] pairs)")
 
 
 def load_hotpot(path: str | os.PathLike, pages: Pages | None = None) -> tuple[tuple[Question, ...], Pages]:
@@ -100,34 +115,22 @@ def load_hotpot(path: str | os.PathLike, pages: Pages | None = None) -> tuple[tu
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not HotpotQA JSON, or a record lacks a field
-            (HotpotQA's unlabelled test files have no answers: use a dev or
-            train file).
+        DataError: (a ValueError) the file is not HotpotQA JSON, or a record
+            lacks a field or has one of the wrong type; the message names the
+            record and the field (HotpotQA's unlabelled test files have no
+            answers: use a dev or train file).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"HotpotQA file {str(path)!r} does not exist; pass the path of a HotpotQA JSON file "
                                 "such as hotpot_dev_distractor_v1.json")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            records = json.load(handle)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise _fail(path, "not JSON", str(err), "pass a HotpotQA JSON file") from err
-    if not isinstance(records, list) or not records:
-        raise _fail(path, "top level", f"an empty list or a JSON {type(records).__name__}",
-                    "expected a non-empty JSON list of question records")
+    records = validate_json_file(_FILE, path, _FIX)
+    if not records:
+        raise DataError(f"{path}: top level: an empty list; {_FIX}")
     context_pages: Pages = {}
-    for i, record in enumerate(records):
-        missing = [k for k in _REQUIRED if not isinstance(record, dict) or k not in record]
-        if missing:
-            raise _fail(path, f"record {i}", f"missing fields {missing}",
-                        "every record needs _id, question, answer, supporting_facts and context "
-                        "(HotpotQA's unlabelled test files have no answers: use a dev or train file)")
-        for entry in record["context"]:
-            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], list)):
-                raise _fail(path, f"record {i} ({record['_id']})", f"context entry {str(entry)[:80]!r}",
-                            "context entries are [title, [sentences]] pairs")
-            title, sentences = html.unescape(entry[0]), entry[1]
+    for record in records:
+        for title, sentences in record["context"]:
+            title = html.unescape(title)
             if title not in context_pages:
                 context_pages[title] = tuple(s.strip() for s in sentences if s.strip())
     if pages is None:
@@ -135,10 +138,10 @@ def load_hotpot(path: str | os.PathLike, pages: Pages | None = None) -> tuple[tu
     questions = []
     for record in records:
         titles = list(dict.fromkeys(html.unescape(title) for title, _ in record["supporting_facts"]))
-        questions.append(Question(str(record["_id"]), record["question"], str(record["answer"]),
+        questions.append(Question(record["_id"], record["question"], record["answer"],
                                   record.get("type", "bridge"), order_support(record["question"], titles, pages)))
     counts = Counter(q.qid for q in questions)
     if len(counts) != len(questions):
         twice = sorted(qid for qid, n in counts.items() if n > 1)[:5]
-        raise _fail(path, "ids", f"repeated _id values {twice}", "give every question its own _id")
+        raise DataError(f"{path}: ids: repeated _id values {twice}; give every question its own _id")
     return tuple(questions), context_pages

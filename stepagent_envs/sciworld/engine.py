@@ -709,6 +709,10 @@ class Engine:
         """The loaded task's description."""
         return self._call("getTaskDescription", self._server.getTaskDescription)
 
+    def look(self) -> str:
+        """The current room described, as ``look around`` would, without a move (the engine's free look)."""
+        return self._call("freeActionLook", self._server.freeActionLook)
+
     def step(self, action: str) -> StepResult:
         """One engine step with ``action`` (any text; the engine parses it): one py4j round trip
         (see the module's docstring for what it runs)."""

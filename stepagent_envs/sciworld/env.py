@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from ..contract import TextEnv, text_space, to_charset
 from .engine import NO_MATCH, Engine, EngineError, option_count
+
+#: What input the engine cannot parse gets: its own answer, then how to find a valid action.
+NO_MATCH_HINT = (f"{NO_MATCH} Actions are commands such as 'look around', 'open door to kitchen', "
+                 "'pick up thermometer', 'focus on <object>' or 'teleport to <room>' (with the teleport "
+                 "simplification); info['valid_actions'] lists this state's actions when valid_actions=True.")
 from .gold import GoldPath, cached_gold, generate_gold
 from .tasks import SIMPLIFICATIONS, needs_electrical_actions, task_names
 
@@ -43,9 +48,11 @@ class StepSciWorldEnv(TextEnv):
 
     ## Observation Space
     ``Text`` (printable ASCII, at most 8,192 characters): the engine's text.
-    Reset shows the task description. Input the engine cannot parse gets its
-    answer ``"No known action matches that input."`` (the engine runs
-    nothing: no time passes, the score and valid actions stay); while an
+    Reset shows the task description, then the room (the engine's free look:
+    what ``look around`` shows, without the move the official reset spends on
+    it). Input the engine cannot parse gets its answer ``"No known action
+    matches that input."`` followed by a hint (:data:`NO_MATCH_HINT`; the
+    engine runs nothing: no time passes, the score and valid actions stay); while an
     ambiguity is pending, anything but an option number or a blank gets
     ``"Invalid action: ..."`` and is not passed on (the engine would take it
     as a cancel). Both are ``info["invalid"]`` and leave the episode
@@ -191,7 +198,8 @@ class StepSciWorldEnv(TextEnv):
         engine.load(task, variation, self.simplifications)
         self._description = engine.task_description()
         self._valid = engine.valid_actions() if self.list_valid_actions else []
-        self._obs = to_charset(self._description, OBS_MAX_LENGTH)
+        # The official reset shows the room (it plays "look around"); the free look shows it without a move.
+        self._obs = to_charset(f"{self._description}\n\n{engine.look()}", OBS_MAX_LENGTH)
         return self._obs, self._info()
 
     def step(self, action: str):
@@ -217,7 +225,7 @@ class StepSciWorldEnv(TextEnv):
             action = str(int(choice)) if choice else ""
         result = self._engine.step(action)
         if result.observation == NO_MATCH:  # parsed to nothing: the engine ran nothing
-            return self._invalid(NO_MATCH)
+            return self._invalid(NO_MATCH_HINT)
         self._history.append(action)
         self._choices = option_count(result.observation)
         self._percent = round(100 * result.score)  # the official API's rounding

@@ -30,6 +30,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import TypeAdapter
+from typing_extensions import TypedDict
+
+from ..records import DataError, validate_json_file
+
 SPLITS = ("train", "dev", "test")
 SPLIT_VERSION = 1
 #: WebShop's split rule: goals shuffled with this seed, then test, dev, train.
@@ -81,12 +86,37 @@ class Goal:
     price_upper: float
 
 
+class _Instructed(TypedDict, total=False):
+    """An ``items_ins_v2`` entry (the fields read; others are ignored)."""
+
+    attributes: list[str] | None
+    instruction: str | None
+    instruction_attributes: list[str] | None
+
+
+class _HumanInstruction(TypedDict, total=False):
+    """One instruction of an ``items_human_ins`` entry (the fields read)."""
+
+    instruction: str | None
+    instruction_attributes: list[str] | None
+    instruction_options: list[str] | None
+
+
+_INSTRUCTED = TypeAdapter(dict[str, _Instructed])
+_HUMAN = TypeAdapter(dict[str, list[_HumanInstruction]])
+_INSTRUCTED_FIX = ("expected WebShop's items_ins_v2 layout: an object mapping each ASIN to {attributes: [strings], "
+                   "instruction: a string or null, instruction_attributes: [strings] or null}")
+_HUMAN_FIX = ("expected WebShop's items_human_ins layout: an object mapping each ASIN to a list of {instruction, "
+              "instruction_attributes: [strings], instruction_options: [strings]}")
+_SHUFFLE_FIX = "expected WebShop's items_shuffle layout: one JSON list of product objects"
+
+
 def _find_file(data_dir: Path, stem: str, required: bool) -> Path | None:
     matches = sorted(glob.glob(str(data_dir / f"{stem}*.json")))
     if not matches:
         if required:
             raise FileNotFoundError(
-                f"no {stem}*.json in data_dir {str(data_dir)!r}; expected WebShop's layout "
+                f"no {stem}*.json in data_path {str(data_dir)!r}; expected WebShop's layout "
                 "(items_shuffle.json, items_ins_v2.json[, items_human_ins.json])"
             )
         return None
@@ -100,32 +130,51 @@ def _find_file(data_dir: Path, stem: str, required: bool) -> Path | None:
 
 def iter_json_list(path: Path, chunk_chars: int = 1 << 20):
     """Yield the elements of a JSON list file one at a time, so a 1M-product
-    file never exists as one Python list of dicts."""
+    file never exists as one Python list of dicts.
+
+    Raises:
+        DataError: The file is not UTF-8, not a list, or not valid JSON (the
+            message names the element and the character where reading stopped).
+    """
     decoder = json.JSONDecoder()
     with open(path, encoding="utf-8") as f:
-        buf = f.read(chunk_chars).lstrip()
-        if not buf.startswith("["):
-            raise ValueError(f"{str(path)!r} is not a JSON list (it starts with {buf[:20]!r})")
-        pos, eof = 1, False
-        while True:
-            while pos < len(buf) and buf[pos] in " \t\r\n,":
-                pos += 1
-            if pos < len(buf) and buf[pos] == "]":
-                return
-            try:
-                obj, end = decoder.raw_decode(buf, pos)
-                complete = end < len(buf) or eof  # a number at the buffer's end may go on
-            except json.JSONDecodeError:
-                if eof:
-                    raise ValueError(f"{str(path)!r} is not valid JSON near character {pos}") from None
-                complete = False
-            if not complete:
-                more = f.read(chunk_chars)
-                eof = not more
-                buf, pos = buf[pos:] + more, 0
-                continue
-            yield obj
-            pos = end
+        try:
+            yield from _json_list_items(f, path, decoder, chunk_chars)
+        except UnicodeDecodeError as err:
+            raise DataError(f"{path}: not UTF-8 text (a byte {err.object[err.start:err.start + 1]!r} where text was "
+                            f"expected); {_SHUFFLE_FIX}") from None
+
+
+def _json_list_items(f, path: Path, decoder: json.JSONDecoder, chunk_chars: int):
+    buf = f.read(chunk_chars)
+    skipped = len(buf) - len(buf.lstrip())  # characters of the file before buf[0]
+    buf = buf.lstrip()
+    if not buf.startswith("["):
+        raise DataError(f"{path}: top level: expected a JSON list of product records, got text starting "
+                        f"{buf[:20]!r}; {_SHUFFLE_FIX}")
+    pos, eof, number = 1, False, 0
+    while True:
+        while pos < len(buf) and buf[pos] in " \t\r\n,":
+            pos += 1
+        if pos < len(buf) and buf[pos] == "]":
+            return
+        try:
+            obj, end = decoder.raw_decode(buf, pos)
+            complete = end < len(buf) or eof  # a number at the buffer's end may go on
+        except json.JSONDecodeError as err:
+            if eof:
+                raise DataError(f"{path}: record {number}: not valid JSON: {err.msg} at character "
+                                f"{skipped + err.pos} of the file (cut off?); {_SHUFFLE_FIX}") from None
+            complete = False
+        if not complete:
+            more = f.read(chunk_chars)
+            eof = not more
+            skipped += pos
+            buf, pos = buf[pos:] + more, 0
+            continue
+        yield obj
+        number += 1
+        pos = end
 
 
 def parse_pricing(pricing: object) -> tuple[float, ...]:
@@ -255,19 +304,23 @@ def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: 
         raise ValueError(f"unknown goals {goals!r}; expected one of {', '.join(GOAL_SOURCES)}")
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise FileNotFoundError(f"data_dir {str(data_dir)!r} is not a directory")
-    records = iter_json_list(_find_file(data_dir, "items_shuffle", True))
+        raise FileNotFoundError(f"data_path {str(data_dir)!r} is not a directory; StepShop-v0 reads a WebShop data folder")
+    records_path = _find_file(data_dir, "items_shuffle", True)
+    records = iter_json_list(records_path)
     ins_path = _find_file(data_dir, "items_ins_v2", goals == "synthetic")
     instructed: dict = {}
     if ins_path is not None:
-        with open(ins_path, encoding="utf-8") as f:
-            instructed = json.load(f)
+        instructed = validate_json_file(_INSTRUCTED, ins_path, _INSTRUCTED_FIX)
 
     rng = random.Random(seed)
     products: list[Product] = []
     index_of: dict[str, int] = {}
-    for record in records:
-        if not isinstance(record, dict) or not record.get("asin"):
+    for number, record in enumerate(records):
+        if not isinstance(record, dict):
+            shown = type(record).__name__ if isinstance(record, list) else repr(record)[:60]
+            raise DataError(f"{records_path}: record {number}: expected an object, got {shown} "
+                            f"({type(record).__name__}); {_SHUFFLE_FIX}")
+        if not record.get("asin"):  # as WebShop, a record without an asin is not a product
             continue
         asin = str(record["asin"]).strip().upper()
         if asin in index_of:  # WebShop keeps the first record of a duplicated asin
@@ -282,8 +335,7 @@ def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: 
         goal_list = _synthetic_goals(products, index_of, instructed, rng)
     else:
         human_path = _find_file(data_dir, "items_human_ins", True)
-        with open(human_path, encoding="utf-8") as f:
-            goal_list = _human_goals(products, index_of, json.load(f), rng)
+        goal_list = _human_goals(products, index_of, validate_json_file(_HUMAN, human_path, _HUMAN_FIX), rng)
     if not goal_list:
         raise ValueError(f"no {goals} goal in {str(data_dir)!r} refers to a product of its items_shuffle file")
 
@@ -300,7 +352,7 @@ def _synthetic_goals(products, index_of, instructed, rng) -> list[Goal]:
     goal_list = []
     for asin, entry in instructed.items():
         asin = asin.strip().upper()
-        if asin not in index_of or not isinstance(entry, dict):
+        if asin not in index_of:
             continue
         text, attrs = entry.get("instruction"), entry.get("instruction_attributes")
         if not text or not attrs:
@@ -329,7 +381,7 @@ def _human_goals(products, index_of, human, rng) -> list[Goal]:
     counts: dict[str, int] = defaultdict(int)
     for asin, entries in human.items():
         asin = asin.strip().upper()
-        if asin not in index_of or not isinstance(entries, list):
+        if asin not in index_of:
             continue
         product = products[index_of[asin]]
         for entry in entries:
