@@ -5,10 +5,11 @@ Prints, in one run:
   expert never asked) and expert trajectories (the oracle asked every step),
   side by side, with their ratio;
 * for each generated catalogue size (default 1k, 100k, 1M): generation time,
-  cold load (parse + build the BM25 index), warm load (index cached on disk),
-  RSS after loading and the median (p50) search latency, each measured in a
-  fresh subprocess, against the issue's targets at 100k
-  (load <= 30 s, RSS <= 2 GiB, search p50 <= 10 ms).
+  cold load (stream the files into the SQLite tables + build the BM25 index),
+  warm load (tables and index cached on disk), RSS after loading and its peak,
+  and the median (p50) search latency, each measured in a fresh subprocess,
+  against the targets at 1M (cold <= 90 s, warm <= 10 s, peak RSS <= 2.5 GiB,
+  search p50 <= 10 ms).
 
 Usage: python benchmarks/bench_shop.py [--sizes 1000,100000,1000000] [--steps 20000]
 Medians are quoted; set STEPAGENT_CACHE to keep generated catalogues between runs.
@@ -29,7 +30,7 @@ import time
 
 from common import steps_per_second
 
-TARGETS_100K = {"load_s": 30.0, "rss_gib": 2.0, "search_p50_ms": 10.0}
+TARGETS_1M = {"cold_s": 90.0, "warm_s": 10.0, "peak_gib": 2.5, "search_p50_ms": 10.0}
 
 
 def shop_rate(num_steps: int, use_expert: bool) -> float:
@@ -113,18 +114,22 @@ def main() -> None:
         print(f"  expert trajectories  : {expert_sps:9.0f}  ({expert_sps / 2000:.1f}x target; "
               f"{expert_sps / random_sps:.2f}x the random-agent rate)")
         print()
-        head = f"{'products':>9} {'goals':>8} {'generate s':>10} {'cold load s':>11} {'warm load s':>11} {'RSS GiB':>8} {'peak GiB':>8} {'search p50 ms':>13}"
+        head = (f"{'products':>9} {'goals':>8} {'generate s':>10} {'cold load s':>11} {'cold peak GiB':>13} "
+                f"{'warm load s':>11} {'warm RSS GiB':>12} {'search p50 ms':>13}")
         print(head)
         for size in (int(s) for s in args.sizes.split(",")):
-            shutil.rmtree(os.path.join(cache, "index"), ignore_errors=True)  # cold: the index is built
+            shutil.rmtree(os.path.join(cache, "index"), ignore_errors=True)  # cold: the index and tables are built
+            shutil.rmtree(os.path.join(cache, "shop", "tables"), ignore_errors=True)
             cold = run_probe(size, cache)
             warm = run_probe(size, cache)
             print(f"{cold['products']:>9} {cold['goals']:>8} {cold['generate_s']:>10.1f} {cold['load_s']:>11.1f} "
-                  f"{warm['load_s']:>11.1f} {cold['rss_gib']:>8.2f} {cold['peak_gib']:>8.2f} {warm['search_p50_ms']:>13.2f}")
-            if size == 100_000:
-                print("  100k vs targets: cold load %.2fx, RSS %.2fx, search p50 %.2fx of the limit (<= 1 meets it)" % (
-                    cold["load_s"] / TARGETS_100K["load_s"], cold["peak_gib"] / TARGETS_100K["rss_gib"],
-                    warm["search_p50_ms"] / TARGETS_100K["search_p50_ms"]))
+                  f"{cold['peak_gib']:>13.2f} {warm['load_s']:>11.1f} {warm['rss_gib']:>12.2f} "
+                  f"{warm['search_p50_ms']:>13.2f}", flush=True)
+            if size == 1_000_000:
+                print("  1M vs targets: cold load %.2fx, warm load %.2fx, peak RSS %.2fx, search p50 %.2fx of the limit "
+                      "(<= 1 meets it)" % (cold["load_s"] / TARGETS_1M["cold_s"], warm["load_s"] / TARGETS_1M["warm_s"],
+                                           max(cold["peak_gib"], warm["peak_gib"]) / TARGETS_1M["peak_gib"],
+                                           warm["search_p50_ms"] / TARGETS_1M["search_p50_ms"]))
     finally:
         if own_cache:
             shutil.rmtree(cache, ignore_errors=True)

@@ -14,13 +14,14 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import bm25s
 import numpy as np
 import Stemmer
 from bm25s.tokenization import Tokenizer
+from tqdm import tqdm
 
 #: Most results a search returns (WebShop's limit).
 MAX_RESULTS = 50
@@ -36,21 +37,23 @@ class BM25Index:
     """Ranks documents for a free-text query.
 
     Args:
-        texts: returns one text per document (document ``i`` is the caller's item ``i``);
-            called only when the index has to be built.
+        texts: returns the texts, one per document (document ``i`` is the caller's item
+            ``i``), as a list or any iterable; called only when the index has to be built.
         cache_dir: folder to save the index to, or load it from when a
             finished index is already there; ``None`` keeps it in memory only.
         show_progress: show bm25s' progress bars while indexing.
     """
 
-    def __init__(self, texts: Callable[[], Sequence[str]], cache_dir: str | os.PathLike | None = None, show_progress: bool = False):
+    def __init__(self, texts: Callable[[], Iterable[str]], cache_dir: str | os.PathLike | None = None, show_progress: bool = False):
         self.tokenizer = _tokenizer()
         cache = Path(cache_dir) if cache_dir is not None else None
         if cache is not None and (cache / "done").exists():
             self.retriever = bm25s.BM25.load(cache, mmap=True, show_progress=False)
             self.tokenizer.load_vocab(str(cache), vocab_name=_VOCAB_FILE)
             return
-        ids = self.tokenizer.tokenize(list(texts()), return_as="tuple", show_progress=show_progress)
+        # Streamed: the texts of a million documents never exist as one list (the same ids as tokenising all at once).
+        stream = self.tokenizer.streaming_tokenize(texts(), update_vocab=True)
+        ids = self.tokenizer.to_tokenized_tuple(list(tqdm(stream, desc="tokenize", disable=not show_progress)))
         self.retriever = bm25s.BM25(method="lucene")
         self.retriever.index(ids, show_progress=show_progress)
         if cache is not None:

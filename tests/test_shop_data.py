@@ -4,10 +4,9 @@ import json
 
 import pytest
 
-from stepagent_envs.shop.data import (
-    DEV_SIZE, SPLIT_VERSION, TEST_SIZE, load_shop_data, parse_options, parse_pricing, price_tag,
-)
-from stepagent_envs.records import DataError
+from stepagent_envs.shop.data import DEV_SIZE, SPLIT_VERSION, TEST_SIZE, parse_options, parse_pricing, price_tag
+from stepagent_envs.shop.tables import load_shop_data
+from stepagent_envs.records import DataError, iter_json
 from stepagent_envs.shop.store import generated_data_dir
 
 
@@ -78,20 +77,22 @@ def test_embedded_splits_follow_webshop_and_do_not_leak():
     assert [g.goal_id for g in again.splits["test"]] == [g.goal_id for g in data.splits["test"]]
 
 
-def test_streamed_json_list_reader_handles_chunk_edges(tmp_path):
-    from stepagent_envs.shop.data import iter_json_list
-
-    items = [{"asin": f"B{i:09d}", "name": "x" * (i % 37), "n": [i, 1.5, None]} for i in range(300)] + [12345, "s"]
+def test_streamed_json_reader_handles_chunk_edges(tmp_path):
+    items = [{"asin": f"B{i:09d}", "name": "x" * (i % 37), "n": [i, 1.5, None]} for i in range(300)] + [12345, 2.5, "s"]
     path = tmp_path / "items.json"
     path.write_text(json.dumps(items, indent=1))
+    entries = {f"k{i}": {"a": [i, "é" * (i % 9)], "n": i + 0.5} for i in range(200)}
+    pairs = tmp_path / "entries.json"
+    pairs.write_text(json.dumps(entries))
     for chunk in (1, 7, 64, 1 << 20):
-        assert list(iter_json_list(path, chunk_chars=chunk)) == items
+        assert list(iter_json(path, "fix", chunk_chars=chunk)) == items
+        assert list(iter_json(pairs, "fix", pairs=True, chunk_chars=chunk)) == list(entries.items())
     path.write_text('{"not": "a list"}')
-    with pytest.raises(DataError, match="items.json: top level: expected a JSON list"):
-        list(iter_json_list(path))
+    with pytest.raises(DataError, match="items.json: top level: expected a list"):
+        list(iter_json(path, "fix"))
     path.write_text('[{"a": 1}, {"b": ')
     with pytest.raises(DataError, match="items.json: record 1: not valid JSON: .* at character 17 of the file"):
-        list(iter_json_list(path))
+        list(iter_json(path, "fix"))
 
 
 def _shop_dir(tmp_path, items, instructed):
@@ -107,8 +108,9 @@ GOOD_INS = {"attributes": ["bright"], "instruction": "i need a lamp", "instructi
 
 
 @pytest.mark.parametrize("instructed, message", [
-    (json.dumps({"B000000001": GOOD_INS})[:30], r"items_ins_v2.json: not valid JSON: EOF while parsing .* column 30"),
-    ([GOOD_INS], r"items_ins_v2.json: top level: expected an object, got list"),
+    (json.dumps({"B000000001": GOOD_INS})[:30], r"items_ins_v2.json: entry 0: not valid JSON: .* at character 30 "
+     r"of the file \(the file ends there: cut off\?\)"),
+    ([GOOD_INS], r"items_ins_v2.json: top level: expected an object of entries, got text starting '\[\{"),
     ({"B000000001": {**GOOD_INS, "instruction": 7}},
      r"items_ins_v2.json: entry 'B000000001' .instruction: expected a string, got 7 \(int\)"),
     ({"B000000001": {**GOOD_INS, "attributes": 3}},

@@ -1,7 +1,8 @@
-"""Load WebShop-format data: products, goals and the train / dev / test splits.
+"""WebShop-format data: what a product and a goal are, and WebShop's rules for reading them.
 
 One code path reads both the real WebShop files and the catalogue that
-:mod:`stepagent_envs.shop.generate` writes. A data directory holds:
+:mod:`stepagent_envs.shop.generate` writes (:mod:`.tables` streams them into an
+SQLite file by these rules). A data directory holds:
 
 * ``items_shuffle*.json``: a JSON list of product records (WebShop's scraped
   schema: asin, name, category, query, product_category, pricing,
@@ -21,19 +22,14 @@ rest. The lists are version ``SPLIT_VERSION``; a change to this rule bumps it.
 from __future__ import annotations
 
 import glob
-import itertools
-import json
-import os
 import random
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import TypeAdapter
 from typing_extensions import TypedDict
 
-from ..records import DataError, validate_json_file
 
 SPLITS = ("train", "dev", "test")
 SPLIT_VERSION = 1
@@ -102,7 +98,7 @@ class _HumanInstruction(TypedDict, total=False):
     instruction_options: list[str] | None
 
 
-_INSTRUCTED = TypeAdapter(dict[str, _Instructed])
+_INSTRUCTED_ENTRY = TypeAdapter(_Instructed)
 _HUMAN = TypeAdapter(dict[str, list[_HumanInstruction]])
 _INSTRUCTED_FIX = ("expected WebShop's items_ins_v2 layout: an object mapping each ASIN to {attributes: [strings], "
                    "instruction: a string or null, instruction_attributes: [strings] or null}")
@@ -126,55 +122,6 @@ def _find_file(data_dir: Path, stem: str, required: bool) -> Path | None:
             "keep exactly one"
         )
     return Path(matches[0])
-
-
-def iter_json_list(path: Path, chunk_chars: int = 1 << 20):
-    """Yield the elements of a JSON list file one at a time, so a 1M-product
-    file never exists as one Python list of dicts.
-
-    Raises:
-        DataError: The file is not UTF-8, not a list, or not valid JSON (the
-            message names the element and the character where reading stopped).
-    """
-    decoder = json.JSONDecoder()
-    with open(path, encoding="utf-8") as f:
-        try:
-            yield from _json_list_items(f, path, decoder, chunk_chars)
-        except UnicodeDecodeError as err:
-            raise DataError(f"{path}: not UTF-8 text (a byte {err.object[err.start:err.start + 1]!r} where text was "
-                            f"expected); {_SHUFFLE_FIX}") from None
-
-
-def _json_list_items(f, path: Path, decoder: json.JSONDecoder, chunk_chars: int):
-    buf = f.read(chunk_chars)
-    skipped = len(buf) - len(buf.lstrip())  # characters of the file before buf[0]
-    buf = buf.lstrip()
-    if not buf.startswith("["):
-        raise DataError(f"{path}: top level: expected a JSON list of product records, got text starting "
-                        f"{buf[:20]!r}; {_SHUFFLE_FIX}")
-    pos, eof, number = 1, False, 0
-    while True:
-        while pos < len(buf) and buf[pos] in " \t\r\n,":
-            pos += 1
-        if pos < len(buf) and buf[pos] == "]":
-            return
-        try:
-            obj, end = decoder.raw_decode(buf, pos)
-            complete = end < len(buf) or eof  # a number at the buffer's end may go on
-        except json.JSONDecodeError as err:
-            if eof:
-                raise DataError(f"{path}: record {number}: not valid JSON: {err.msg} at character "
-                                f"{skipped + err.pos} of the file (cut off?); {_SHUFFLE_FIX}") from None
-            complete = False
-        if not complete:
-            more = f.read(chunk_chars)
-            eof = not more
-            skipped += pos
-            buf, pos = buf[pos:] + more, 0
-            continue
-        yield obj
-        number += 1
-        pos = end
 
 
 def parse_pricing(pricing: object) -> tuple[float, ...]:
@@ -262,145 +209,3 @@ def _price_cap(price: float, rng: random.Random) -> tuple[float, str]:
         return NO_PRICE_CAP, ""
     cap = max(rng.sample(grid, 2))
     return cap, f", and price lower than {cap:.2f} dollars"
-
-
-@dataclass
-class ShopData:
-    """Products, goals and splits of one data directory."""
-
-    products: list[Product]
-    goals: list[Goal]  #: in split order: test, then dev, then train
-    splits: dict[str, list[Goal]]
-    index_of: dict[str, int]  #: asin -> position in ``products``
-    source: str  #: data_dir path, for messages and cache keys
-    split_of: dict[str, str] = field(init=False)  #: goal id -> its split
-
-    def __post_init__(self):
-        self.split_of = {g.goal_id: split for split, goals in self.splits.items() for g in goals}
-        self._by_id = {g.goal_id: g for g in self.goals}
-
-    def goal(self, goal_id: str) -> Goal:
-        """Look a goal up by id; KeyError with a hint when unknown."""
-        try:
-            return self._by_id[goal_id]
-        except KeyError:
-            raise KeyError(
-                f"unknown task_id {goal_id!r}; task ids look like '<ASIN>/<k>', e.g. {self.goals[0].goal_id!r}"
-            ) from None
-
-
-def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: int = SPLIT_SEED) -> ShopData:
-    """Read a WebShop-format data directory.
-
-    Args:
-        data_dir: folder with ``items_shuffle*.json`` and ``items_ins_v2*.json``
-            (and ``items_human_ins*.json`` for human goals).
-        goals: ``"synthetic"`` (one goal per instructed product and option
-            combination, as WebShop) or ``"human"`` (the human instructions).
-        seed: seed of the price draws, price caps and the split shuffle
-            (WebShop uses 233; changing it changes the splits).
-    """
-    if goals not in GOAL_SOURCES:
-        raise ValueError(f"unknown goals {goals!r}; expected one of {', '.join(GOAL_SOURCES)}")
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise FileNotFoundError(f"data_path {str(data_dir)!r} is not a directory; StepShop-v0 reads a WebShop data folder")
-    records_path = _find_file(data_dir, "items_shuffle", True)
-    records = iter_json_list(records_path)
-    ins_path = _find_file(data_dir, "items_ins_v2", goals == "synthetic")
-    instructed: dict = {}
-    if ins_path is not None:
-        instructed = validate_json_file(_INSTRUCTED, ins_path, _INSTRUCTED_FIX)
-
-    rng = random.Random(seed)
-    products: list[Product] = []
-    index_of: dict[str, int] = {}
-    for number, record in enumerate(records):
-        if not isinstance(record, dict):
-            shown = type(record).__name__ if isinstance(record, list) else repr(record)[:60]
-            raise DataError(f"{records_path}: record {number}: expected an object, got {shown} "
-                            f"({type(record).__name__}); {_SHUFFLE_FIX}")
-        if not record.get("asin"):  # as WebShop, a record without an asin is not a product
-            continue
-        asin = str(record["asin"]).strip().upper()
-        if asin in index_of:  # WebShop keeps the first record of a duplicated asin
-            continue
-        entry = instructed.get(asin) or {}
-        index_of[asin] = len(products)
-        products.append(_product(record, entry.get("attributes"), rng))
-    if not products:
-        raise ValueError(f"no product records with an asin in {str(data_dir)!r}")
-
-    if goals == "synthetic":
-        goal_list = _synthetic_goals(products, index_of, instructed, rng)
-    else:
-        human_path = _find_file(data_dir, "items_human_ins", True)
-        goal_list = _human_goals(products, index_of, validate_json_file(_HUMAN, human_path, _HUMAN_FIX), rng)
-    if not goal_list:
-        raise ValueError(f"no {goals} goal in {str(data_dir)!r} refers to a product of its items_shuffle file")
-
-    random.Random(seed).shuffle(goal_list)
-    splits = {
-        "test": goal_list[:TEST_SIZE],
-        "dev": goal_list[TEST_SIZE : TEST_SIZE + DEV_SIZE],
-        "train": goal_list[TEST_SIZE + DEV_SIZE :],
-    }
-    return ShopData(products, goal_list, splits, index_of, str(data_dir))
-
-
-def _synthetic_goals(products, index_of, instructed, rng) -> list[Goal]:
-    goal_list = []
-    for asin, entry in instructed.items():
-        asin = asin.strip().upper()
-        if asin not in index_of:
-            continue
-        text, attrs = entry.get("instruction"), entry.get("instruction_attributes")
-        if not text or not attrs:
-            continue
-        product = products[index_of[asin]]
-        cap, cap_text = _price_cap(product.price, rng)
-        names = sorted(product.options)
-        for k, combo in enumerate(itertools.product(*(product.options[n] for n in names))):
-            option_text = ", and ".join(f"{n}: {v}" for n, v in zip(names, combo))
-            goal_list.append(
-                Goal(
-                    goal_id=f"{asin}/{k}",
-                    asin=asin,
-                    instruction=text.strip().rstrip(".") + (f" with {option_text}" if option_text else "") + cap_text,
-                    attributes=tuple(attrs),
-                    options=tuple(combo),
-                    option_names=tuple(names),
-                    price_upper=cap,
-                )
-            )
-    return goal_list
-
-
-def _human_goals(products, index_of, human, rng) -> list[Goal]:
-    goal_list = []
-    counts: dict[str, int] = defaultdict(int)
-    for asin, entries in human.items():
-        asin = asin.strip().upper()
-        if asin not in index_of:
-            continue
-        product = products[index_of[asin]]
-        for entry in entries:
-            attrs = entry.get("instruction_attributes") or []
-            text = entry.get("instruction")
-            if not attrs or not text:  # WebShop drops human goals without attributes
-                continue
-            cap, cap_text = _price_cap(product.price, rng)
-            k = counts[asin]
-            counts[asin] += 1
-            goal_list.append(
-                Goal(
-                    goal_id=f"{asin}/{k}",
-                    asin=asin,
-                    instruction=text.strip().rstrip(".") + cap_text,
-                    attributes=tuple(attrs),
-                    options=tuple(str(o).lower() for o in entry.get("instruction_options") or ()),
-                    option_names=None,
-                    price_upper=cap,
-                )
-            )
-    return goal_list

@@ -195,7 +195,7 @@ class StepShopEnv(SharedDataEnv, TextEnv):
 
     def task_ids(self) -> list[str]:
         """The ids of every goal of the split, in split order (for ``reset(options={"task_id": ...})``)."""
-        return [g.goal_id for g in self.goals]
+        return self.goals.ids()
 
     # -- expert --------------------------------------------------------
     def expert_action(self) -> str:

@@ -14,9 +14,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..cache import cache_root
-from .data import SPLIT_SEED, ShopData, load_shop_data
 from ..bm25 import INDEX_VERSION, BM25Index
+from ..cache import cache_root
+from .data import SPLIT_SEED
+from .tables import ShopData, load_shop_data
 
 #: Size and seed of the embedded default catalogue.
 DEFAULT_NUM_PRODUCTS = 1000
@@ -62,9 +63,9 @@ def load_shop(data_dir: str | os.PathLike | None = None, goals: str = "synthetic
     with _LOCK:
         shop = _SHOPS.get(key)
         if shop is None:
-            data = load_shop_data(data_dir, goals=goals, seed=SPLIT_SEED)
+            data = load_shop_data(data_dir, goals=goals, seed=SPLIT_SEED, show_progress=show_progress)
             items = next(data_dir.glob("items_shuffle*.json"))
-            texts = lambda: [p.search_text() for p in data.products]  # noqa: E731
+            texts = lambda: (p.search_text() for p in data.products)  # noqa: E731  (streamed from the tables)
             search = BM25Index(texts, cache_dir=_index_dir(items), show_progress=show_progress)
             shop = _SHOPS[key] = Shop(data, search, {})
         return shop
