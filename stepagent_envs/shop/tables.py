@@ -38,11 +38,11 @@ from .data import (
 )
 
 #: Bump when the tables' layout or content rules change (old files are then rebuilt).
-TABLES_VERSION = 1
+TABLES_VERSION = 2
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE products(idx INTEGER PRIMARY KEY, asin TEXT NOT NULL, row TEXT NOT NULL);
-CREATE TABLE goals(pos INTEGER PRIMARY KEY, goal_id TEXT NOT NULL, row TEXT NOT NULL);
+CREATE TABLE goals(original INTEGER PRIMARY KEY, pos INTEGER NOT NULL, goal_id TEXT NOT NULL, row TEXT NOT NULL);
 """
 _BATCH = 5000
 _CACHED = 8192  # decoded rows (and asin lookups) kept per view
@@ -91,13 +91,16 @@ def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: 
 # -- the build --------------------------------------------------------------------
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False, ensure_ascii=False).encode
+
+
 def _product_row(p: Product) -> str:
-    return json.dumps([p.asin, p.title, p.category, p.query, p.product_category, list(p.pricing), p.price_tag,
+    return _ENCODE([p.asin, p.title, p.category, p.query, p.product_category, list(p.pricing), p.price_tag,
                        p.price, p.options, p.bullets, p.description, p.attributes, p.rating, p.reviews])
 
 
 def _goal_row(g: Goal) -> str:
-    return json.dumps([g.goal_id, g.asin, g.instruction, g.attributes, g.options, g.option_names, g.price_upper])
+    return _ENCODE([g.goal_id, g.asin, g.instruction, g.attributes, g.options, g.option_names, g.price_upper])
 
 
 def _build(db: Path, items: Path, extra: Path, goals: str, seed: int, source: str, show_progress: bool) -> None:
@@ -119,6 +122,9 @@ def _build(db: Path, items: Path, extra: Path, goals: str, seed: int, source: st
         count = _write_goals(con, plan, goals, seed, rng)
         if not count:
             raise DataError(f"no {goals} goal in {source!r} refers to a product of its items_shuffle file")
+        # Rows go in in file order (appending is several times faster than inserting at random
+        # positions); the split order is an index.
+        con.execute("CREATE UNIQUE INDEX goals_pos ON goals(pos)")
         con.execute("CREATE UNIQUE INDEX goals_id ON goals(goal_id)")
         con.execute("CREATE UNIQUE INDEX products_asin ON products(asin)")
         con.executemany("INSERT INTO meta VALUES (?, ?)", [("products", str(len(index_of))), ("goals", str(count))])
@@ -223,12 +229,12 @@ def _write_goals(con: sqlite3.Connection, plan: list[tuple], goals: str, seed: i
             k = per_asin[asin] = per_asin.get(asin, -1) + 1
             built = [Goal(f"{asin}/{k}", asin, text.strip().rstrip(".") + cap_text, attrs, options, None, cap)]
         for goal in built:
-            batch.append((position[original], goal.goal_id, _goal_row(goal)))
+            batch.append((original, position[original], goal.goal_id, _goal_row(goal)))
             original += 1
         if len(batch) >= _BATCH:
-            con.executemany("INSERT INTO goals VALUES (?, ?, ?)", batch)
+            con.executemany("INSERT INTO goals VALUES (?, ?, ?, ?)", batch)
             batch.clear()
-    con.executemany("INSERT INTO goals VALUES (?, ?, ?)", batch)
+    con.executemany("INSERT INTO goals VALUES (?, ?, ?, ?)", batch)
     return count
 
 
