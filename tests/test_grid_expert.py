@@ -82,6 +82,7 @@ def brute_force_length(engine):
     ("MiniGrid-DoorKey-5x5", "MiniGrid-DoorKey-5x5/0", 0), ("MiniGrid-DoorKey-5x5", "MiniGrid-DoorKey-5x5/1", 12),
     ("MiniGrid-DoorKey-5x5", "MiniGrid-DoorKey-5x5/2", 25), ("MiniGrid-LavaGapS5", "MiniGrid-LavaGapS5/3", 0),
     ("MiniGrid-LavaGapS6", "MiniGrid-LavaGapS6/4", 6),
+    ("LLM4Teach-LavaDoorKey", "LLM4Teach-LavaDoorKey/5", 8), ("LLM4Teach-ColoredDoorKey", "LLM4Teach-ColoredDoorKey/2", 6),
 ])
 def test_plans_are_as_short_as_a_brute_force_search_over_the_engine(level, task, random_actions):
     env = make(level)

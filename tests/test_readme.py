@@ -23,7 +23,7 @@ def test_every_level_the_readme_names_is_accepted():
     pytest.importorskip("minigrid", reason="StepGrid-v0 needs the grid extra: pip install -e '.[grid]'")
     from stepagent_envs.grid.levels import LEVELS, check_level
 
-    names = re.findall(r'`"?((?:MiniGrid|BabyAI)-[\w-]+|DoorKey-5x5)"?`', _row("StepGrid-v0"))
+    names = re.findall(r'`"?((?:MiniGrid|BabyAI|LLM4Teach)-[\w-]+|DoorKey-5x5)"?`', _row("StepGrid-v0"))
     assert len(names) >= 6
     assert all(check_level(name) in LEVELS for name in names)
 

@@ -13,6 +13,8 @@ import io
 import gymnasium as gym
 import minigrid  # noqa: F401  (importing it registers the MiniGrid-* and BabyAI-* ids)
 
+from .llm4teach_levels import LLM4TEACH_LEVELS  # registers LLM4Teach-*-v0
+
 #: Levels planned by :mod:`.planner` (shortest plans over the full grid).
 MINIGRID_LEVELS = (
     "MiniGrid-DoorKey-5x5",
@@ -22,6 +24,7 @@ MINIGRID_LEVELS = (
     "MiniGrid-LavaGapS6",
     "MiniGrid-LavaGapS7",
     "MiniGrid-LavaCrossingS9N1",
+    *LLM4TEACH_LEVELS,
 )
 #: Levels advised by minigrid's BabyAIBot (see :mod:`.babyai_expert`).
 BABYAI_LEVELS = (

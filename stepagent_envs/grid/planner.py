@@ -1,4 +1,5 @@
-"""Shortest plans for MiniGrid's goal levels (DoorKey, LavaGap, LavaCrossing).
+"""Shortest plans for MiniGrid's goal levels (DoorKey, LavaGap, LavaCrossing) and for
+LLM4Teach's door levels, whose goal is a door opened (``engine.goal_is_open_door``).
 
 The planner searches the full grid, not the agent's view: breadth-first over
 exact MiniGrid states (agent cell and direction, what it carries, where every
@@ -38,9 +39,10 @@ State = tuple
 class Layout:
     """What never moves in an episode: walls, lava, goals, and where the doors are."""
 
-    def __init__(self, width: int, kinds: list[int], doors: dict[int, tuple[int, str]]):
+    def __init__(self, width: int, kinds: list[int], doors: dict[int, tuple[int, str]], open_door_wins: bool = False):
         self.kinds = kinds  #: static kind of every cell, row-major
         self.doors = doors  #: cell -> (index into the state's door states, colour)
+        self.open_door_wins = open_door_wins  #: the mission is to open a door (LLM4Teach's levels)
         # Cell offsets of MiniGrid's directions 0..3: east, south, west, north.
         self.step = (1, width, -1, -width)
 
@@ -65,7 +67,7 @@ def scan(engine) -> tuple[Layout, State]:
     x, y = engine.agent_pos
     state = (int(y) * width + int(x), int(engine.agent_dir),
              None if carried is None else (carried.type, carried.color), tuple(items), tuple(door_states))
-    return Layout(width, kinds, doors), state
+    return Layout(width, kinds, doors, getattr(engine, "goal_is_open_door", False)), state
 
 
 def _item_at(items: tuple, cell: int):
@@ -76,8 +78,8 @@ def _item_at(items: tuple, cell: int):
 
 
 def _next(layout: Layout, state: State, action: int) -> State | bool | None:
-    """The state after ``action``; True when it reaches a goal, None when it
-    changes nothing or steps into lava."""
+    """The state after ``action``; True when it reaches a goal (or, where opening a
+    door wins, opens one), None when it changes nothing or steps into lava."""
     cell, direction, carried, items, doors = state
     if action == LEFT:
         return cell, (direction - 1) % 4, carried, items, doors
@@ -112,6 +114,8 @@ def _next(layout: Layout, state: State, action: int) -> State | bool | None:
             now = _OPEN
         else:
             now = _CLOSED if now == _OPEN else _OPEN
+        if now == _OPEN and layout.open_door_wins:
+            return True
         return cell, direction, carried, items, doors[:index] + (now,) + doors[index + 1:]
     return None
 
