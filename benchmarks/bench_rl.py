@@ -100,7 +100,7 @@ def main() -> None:
         began, tokens = time.perf_counter(), 0
         for start in range(0, len(items), args.batch_size):
             chunk = items[start : start + args.batch_size]
-            logprobs, entropies, _ = unit_scores(model, chunk, pad, 1.0)
+            logprobs, entropies, *_ = unit_scores(model, chunk, pad, 1.0)
             loss, _ = grpo_loss(logprobs, entropies, chunk, 0.2, 0.0, 0.0, units)
             loss.backward()
             tokens += sum(len(t.prompt_ids) + sum(len(c) for c in (t.sample.candidates or [t.sample.token_ids])) for t in chunk)
@@ -163,10 +163,10 @@ def compare_with_trl(model_name: str, args) -> None:
         placeholder = Sample("", completion, [0.0] * len(completion), [0.0] * len(completion))
         turns.append(Turn(list(by_text[text].input_ids), placeholder, 0.0, 0, "", advantage=advantage[0]))
     with torch.no_grad():
-        for t, lp in zip(turns, unit_scores(model, turns, ours.tokenizer.pad_token_id, 1.0)[0]):
+        for t, lp in zip(turns, unit_scores(model, turns, ours.tokenizer.pad_token_id, 1.0).logprobs):
             t.sample.logprobs = lp.tolist()  # the sampling policy's (ratio 1 at the first step)
     units = sum(t.units for t in turns)
-    logprobs, entropies, _ = unit_scores(model, turns, ours.tokenizer.pad_token_id, 1.0)
+    logprobs, entropies, *_ = unit_scores(model, turns, ours.tokenizer.pad_token_id, 1.0)
     loss, _ = grpo_loss(logprobs, entropies, turns, 0.2, 0.0, 0.0, units)
     print(f"TRL GRPOTrainer vs ours on TRL's {len(turns)} completions: first-step loss TRL {trl_loss:.6f}, "
           f"ours {loss.item():.6f}, |difference| {abs(trl_loss - loss.item()):.2e}")
@@ -180,7 +180,7 @@ def compare_with_trl(model_name: str, args) -> None:
     step_advantages = grpo(rewards, [i // args.group_size for i in range(len(samples))], std_normalize=False)
     step_turns = [Turn(list(p.input_ids), s, 0.0, 0, "", advantage=a[0])
                   for p, s, a in zip(grouped, samples, step_advantages)]
-    logprobs, entropies, _ = unit_scores(model, step_turns, ours.tokenizer.pad_token_id, 1.0)
+    logprobs, entropies, *_ = unit_scores(model, step_turns, ours.tokenizer.pad_token_id, 1.0)
     grpo_loss(logprobs, entropies, step_turns, 0.2, 0.0, 0.0, sum(t.units for t in step_turns))[0].backward()
     optimizer.step()
     our_seconds = time.perf_counter() - began

@@ -143,7 +143,7 @@ def train_grpo(config: GRPOConfig, show_progress: bool = True) -> dict:
         totals: dict[str, float] = {}
         for batch in micro_batches:
             turns = [data.items[i] for i in batch]
-            logprobs, entropies, _ = unit_scores(session.model, turns, session.pad, config.temperature)
+            logprobs, entropies, *_ = unit_scores(session.model, turns, session.pad, config.temperature)
             loss, stats = grpo_loss(logprobs, entropies, turns, config.clip_eps, config.kl_coef, config.entropy_coef, num_units)
             session.accelerator.backward(loss)
             for key, value in stats.items():

@@ -32,6 +32,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -41,7 +42,7 @@ from .loop import CycleData, cycle_file, load_start_model
 from .packing import AnswerGroup, group_token_logprobs
 from .policies import Sample
 
-__all__ = ["OnPolicyConfig", "Turn", "clipped_surrogate", "collect_turns", "cycle_data", "kl_penalty", "reference_snapshot",
+__all__ = ["OnPolicyConfig", "Turn", "UnitScores", "clipped_surrogate", "collect_turns", "cycle_data", "kl_penalty", "reference_snapshot",
            "set_reference_logprobs", "start_weights", "turn_schedule", "unit_scores"]
 
 REWARDS = ("outcome", "step", "mixed")
@@ -196,16 +197,23 @@ def collect_turns(session, config: OnPolicyConfig, iteration: int, show_progress
     return episodes, report
 
 
-def unit_scores(model, turns: list[Turn], pad_id: int, temperature: float, with_hidden: bool = False):
+class UnitScores(NamedTuple):
+    """What :func:`unit_scores` computes for a batch of turns."""
+
+    logprobs: list  #: per turn, its units' log-probabilities (1-D tensors)
+    entropies: list  #: per turn, its units' entropies
+    hidden: torch.Tensor | None  #: ``[turns, hidden]`` at each prompt's last token (``with_hidden``), else None
+    candidates: list  #: per turn, ``log softmax(log p(c) / T)`` over all its candidates (None for a generated turn)
+
+
+def unit_scores(model, turns: list[Turn], pad_id: int, temperature: float, with_hidden: bool = False) -> UnitScores:
     """Per turn, its units' log-probabilities and entropies under ``model`` now (with gradients unless
-    under ``no_grad``), and the prompt's last hidden state when ``with_hidden``.
+    under ``no_grad``), the distribution over its candidates, and the prompt's last hidden state
+    when ``with_hidden``.
 
     A ranked turn has one unit: ``log softmax(log p(c) / T)`` of the chosen candidate
     over all candidates (each scored as answer tokens summed); a generated turn has
     one unit per generated token, ``log softmax(logits / T)`` of the sampled id.
-
-    Returns:
-        ``(logprobs, entropies, hidden)``: lists of 1-D tensors per turn, and ``[turns, hidden]`` or None.
     """
     groups = [AnswerGroup(t.prompt_ids, t.sample.candidates if t.sample.candidates is not None else [t.sample.token_ids])
               for t in turns]
@@ -216,17 +224,19 @@ def unit_scores(model, turns: list[Turn], pad_id: int, temperature: float, with_
             got = group_token_logprobs(model, [groups[k] for k in part], pad_id, 1.0 if ranked else temperature, with_hidden)
             for k, s in zip(part, got):
                 scores[k] = s
-    logprobs, entropies = [], []
+    logprobs, entropies, candidates = [], [], []
     for t, s in zip(turns, scores):
         if t.sample.candidates is not None:
             logp = torch.log_softmax(torch.stack([x.sum() for x in s.logprobs]) / temperature, -1)
             logprobs.append(logp[t.sample.candidate].reshape(1))
             entropies.append(-(logp.exp() * logp).sum().reshape(1))
+            candidates.append(logp)
         else:
             logprobs.append(s.logprobs[0])
             entropies.append(s.entropies[0])
+            candidates.append(None)
     hidden = torch.stack([s.hidden for s in scores]) if with_hidden else None
-    return logprobs, entropies, hidden
+    return UnitScores(logprobs, entropies, hidden, candidates)
 
 
 def clipped_surrogate(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advantages: torch.Tensor,
@@ -283,7 +293,7 @@ def set_reference_logprobs(model, turns: list[Turn], pad_id: int, temperature: f
     with torch.no_grad(), reference_snapshot(model, snapshot):
         for start in range(0, len(turns), batch_size):
             chunk = turns[start : start + batch_size]
-            for t, lp in zip(chunk, unit_scores(model, chunk, pad_id, temperature)[0]):
+            for t, lp in zip(chunk, unit_scores(model, chunk, pad_id, temperature).logprobs):
                 t.ref_logprobs = lp.tolist()
     model.train(was_training)
 

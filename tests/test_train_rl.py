@@ -104,7 +104,7 @@ def test_sampled_logprobs_equal_recomputed_ones(word_model):
         assert len(s.token_ids) == len(s.logprobs) == len(s.entropies) >= 1
     turns = [Turn(list(p.input_ids), s, 0.0, 0, "") for p, s in zip(prompts, samples)]
     policy.model.train()
-    logprobs, entropies, _ = unit_scores(policy.model, turns, policy.tokenizer.pad_token_id, 0.7)
+    logprobs, entropies, *_ = unit_scores(policy.model, turns, policy.tokenizer.pad_token_id, 0.7)
     for t, lp, en in zip(turns, logprobs, entropies):
         assert lp.tolist() == pytest.approx(t.sample.logprobs, abs=1e-5)  # ratio exp(new - old) = 1
         assert en.tolist() == pytest.approx(t.sample.entropies, abs=1e-4)
