@@ -8,7 +8,7 @@
   mixed reward: ``--reward``); ``gigpo`` is ``grpo --estimator gigpo``;
 * ``stepagent-train demo`` (and ``stepagent demo``): the end-to-end demo.
 
-``python -m stepagent_train.cli {collect,sft,stepagent,ppo,grpo,gigpo,eval,demo} ...`` runs the same;
+``python -m stepagent_train.cli {collect,sft,stepagent,ppo,grpo,gigpo,llm4teach,eval,demo} ...`` runs the same;
 on several GPUs: ``accelerate launch -m stepagent_train.cli sft ...``.
 """
 
@@ -129,7 +129,7 @@ def _stepagent(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- ppo, grpo, gigpo ------------------------------------------------------------
+# -- ppo, grpo, gigpo, llm4teach-------------------------------------------------------
 def _rl_parser(algorithm: str):
     def add(parser: argparse.ArgumentParser) -> None:
         _dataclass_arguments(parser, _rl_config(algorithm))
@@ -143,6 +143,10 @@ def _rl_config(algorithm: str):
         from .ppo import PPOConfig
 
         return PPOConfig
+    if algorithm == "llm4teach":
+        from .llm4teach import LLM4TeachConfig
+
+        return LLM4TeachConfig
     from .grpo import GRPOConfig
 
     return GRPOConfig
@@ -156,6 +160,8 @@ def _rl(algorithm: str):
         config = cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
         if algorithm == "ppo":
             from .ppo import train_ppo as train
+        elif algorithm == "llm4teach":
+            from .llm4teach import train_llm4teach as train
         else:
             from .grpo import train_grpo as train
         summary = train(config)
@@ -228,13 +234,15 @@ _COMMANDS = {
     "ppo": (_rl_parser("ppo"), _rl("ppo"), "PPO from a starting policy: a value head, GAE over turns"),
     "grpo": (_rl_parser("grpo"), _rl("grpo"), "GRPO / RLOO from a starting policy: group advantages, no critic"),
     "gigpo": (_rl_parser("gigpo"), _rl("gigpo"), "GiGPO: GRPO with step-level advantages over identical states"),
+    "llm4teach": (_rl_parser("llm4teach"), _rl("llm4teach"),
+                  "LLM4Teach: PPO plus an annealed cross-entropy to a teacher's action distribution"),
     "eval": (_eval_parser, _eval, "evaluate policies on a split: success, score, step agreement"),
     "demo": (add_demo_arguments, run_demo_from_args, "collect, build the offline model, SFT, evaluate, plot"),
 }
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``stepagent-train {collect,sft,stepagent,ppo,grpo,gigpo,eval,demo} ...``"""
+    """``stepagent-train {collect,sft,stepagent,ppo,grpo,gigpo,llm4teach,eval,demo} ...``"""
     parser = argparse.ArgumentParser(prog="stepagent-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (add, run, help_text) in _COMMANDS.items():

@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -130,6 +130,9 @@ class Turn:
         target: The critic's target (PPO), else 0.
         value: The critic's value at sampling time (PPO), else 0.
         ref_logprobs: Per unit, the reference policy's log-probability (``kl_coef`` > 0).
+        prompt: The prompt the policy saw (its task, history, observation and candidates).
+        expert_action: The env oracle's action in this state (None where it had none).
+        teacher: LLM4Teach: a teacher's probability of each candidate (None: no teacher term).
     """
 
     prompt_ids: list[int]
@@ -141,6 +144,9 @@ class Turn:
     target: float = 0.0
     value: float = 0.0
     ref_logprobs: list[float] | None = None
+    prompt: Any = None
+    expert_action: str | None = None
+    teacher: list[float] | None = None
 
     @property
     def units(self) -> int:
@@ -186,7 +192,7 @@ def collect_turns(session, config: OnPolicyConfig, iteration: int, show_progress
         for t in turns:
             unavailable += config.reward != "outcome" and t["expert_action"] is None
             kept.append(Turn(list(t["prompt"].input_ids), t["sample"], config.turn_reward(t["env_reward"], t["step_reward"]),
-                             i, t["observation"]))
+                             i, t["observation"], prompt=t["prompt"], expert_action=t["expert_action"]))
         episodes.append({"turns": kept, "group": groups[i], "won": bool(record["won"]), "score": float(record["score"])})
     returns = [sum(t.reward for t in e["turns"]) for e in episodes]
     entropies = [x for e in episodes for t in e["turns"] for x in t.sample.entropies]
