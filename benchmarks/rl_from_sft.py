@@ -42,11 +42,15 @@ def main() -> None:
     parser.add_argument("--demos", type=int, default=200, help="expert episodes for SFT")
     parser.add_argument("--sft-steps", type=int, default=300)
     parser.add_argument("--sft-lr", type=float, default=3e-3)
-    parser.add_argument("--algos", default="grpo:outcome,grpo:step,ppo:outcome", help="comma list of algorithm:reward")
+    parser.add_argument("--algos", default="grpo:outcome,grpo:step,ppo:outcome",
+                        help="comma list of algorithm:reward; algorithms: grpo, rloo, gigpo, ppo, llm4teach")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--tasks", type=int, default=8, help="tasks per iteration")
     parser.add_argument("--group-size", type=int, default=4, help="GRPO group size (PPO plays each task once)")
+    parser.add_argument("--teacher-epsilon", type=float, default=0.3,
+                        help="llm4teach: the oracle teacher's mass on non-expert actions; the teacher alone is "
+                             "evaluated too (acting by its distribution)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--update-epochs", type=int, default=1)
@@ -77,6 +81,8 @@ def main() -> None:
             _train(algorithm, reward, seed, folder, start, args)
 
     evaluations = _evaluate_all(start, runs, args, env_kwargs)
+    if "llm4teach" in args.algos:
+        evaluations["teacher"] = _evaluate_teacher(args, env_kwargs)
     _report(args, start, runs, evaluations)
 
 
@@ -95,6 +101,10 @@ def _train(algorithm: str, reward: str, seed: int, folder: str, start: str, args
         from stepagent_train.ppo import PPOConfig, train_ppo
 
         train_ppo(PPOConfig(**common))
+    elif algorithm == "llm4teach":
+        from stepagent_train.llm4teach import LLM4TeachConfig, train_llm4teach
+
+        train_llm4teach(LLM4TeachConfig(**common, teacher_epsilon=args.teacher_epsilon))
     else:
         from stepagent_train.grpo import GRPOConfig, train_grpo
 
@@ -119,6 +129,32 @@ def _evaluate_all(start: str, runs: dict[str, list[str]], args, env_kwargs: dict
     return {k.split("@", 1)[0]: v for k, v in done.items() if k.split("@", 1)[1] in todo.values()}
 
 
+def _evaluate_teacher(args, env_kwargs: dict) -> dict:
+    """The oracle teacher acting alone: the expert's action with probability 1 - epsilon, else another
+    candidate at random (what the student is taught), on the same test tasks."""
+    import random
+
+    import gymnasium as gym
+
+    from stepagent_envs import ExpertUnavailable
+    from stepagent_envs.evaluate import evaluate
+
+    env = gym.make(args.env, split="test", **env_kwargs)
+    rng = random.Random(0)
+
+    def teacher(obs, info):
+        try:
+            expert = env.unwrapped.expert_action()
+        except ExpertUnavailable:
+            return rng.choice(info["valid_actions"])
+        others = [a for a in info["valid_actions"] if a != expert]
+        return rng.choice(others) if others and rng.random() < args.teacher_epsilon else expert
+
+    result = evaluate(env, teacher, f"teacher e={args.teacher_epsilon}", args.test_episodes, show_progress=False)
+    env.close()
+    return asdict(result)
+
+
 # Two-sided 95% quantiles of Student's t by degrees of freedom (few seeds).
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
@@ -134,7 +170,10 @@ def _t_interval(values: list[float]) -> list[float]:
 def _report(args, start: str, runs: dict[str, list[str]], evaluations: dict[str, dict]) -> None:
     table = [EvalResult(**evaluations["sft"])] + [EvalResult(**evaluations[os.path.basename(f)])
                                                   for folders in runs.values() for f in folders]
-    rows = [f"| sft | {evaluations['sft']['mean_score']:.3f} | - | {evaluations['sft']['success_rate']:.3f} |"]
+    rows = [f"| {name} | {evaluations[name]['mean_score']:.3f} | - | {evaluations[name]['success_rate']:.3f} |"
+            for name in ("sft", "teacher") if name in evaluations]
+    if "teacher" in evaluations:
+        table.insert(1, EvalResult(**evaluations["teacher"]))
     curves = {}
     for name, folders in runs.items():
         scores = [evaluations[os.path.basename(f)]["mean_score"] for f in folders]

@@ -173,7 +173,8 @@ def env_name(env: gym.Env) -> str:
 def format_table(results: list[EvalResult]) -> str:
     """A plain-text table of results: success and score with their 95% intervals over
     tasks, step agreement and steps per episode, under a line naming each env and split."""
-    head = (f"{'agent':<10} {'episodes':>8} {'success':>7} {'95% CI':>14} {'score':>7} {'95% CI':>14} "
+    width = max([10] + [len(r.agent) for r in results])
+    head = (f"{'agent':<{width}} {'episodes':>8} {'success':>7} {'95% CI':>14} {'score':>7} {'95% CI':>14} "
             f"{'step agree':>10} {'steps/ep':>8}")
     rows = []
     for where in dict.fromkeys((r.env, r.split) for r in results):
@@ -182,7 +183,7 @@ def format_table(results: list[EvalResult]) -> str:
         rows += [head, "-" * len(head)]
         for r in results:
             if (r.env, r.split) == where:
-                rows.append(f"{r.agent:<10} {r.episodes:>8} {r.success_rate:>7.3f} {_interval(r.success_ci95):>14} "
+                rows.append(f"{r.agent:<{width}} {r.episodes:>8} {r.success_rate:>7.3f} {_interval(r.success_ci95):>14} "
                             f"{r.mean_score:>7.3f} {_interval(r.score_ci95):>14} {r.step_agreement:>10.3f} "
                             f"{r.steps / max(r.episodes, 1):>8.1f}")
     return "\n".join(rows)
