@@ -100,3 +100,15 @@ def test_an_unwritable_cache_builds_in_a_temporary_folder(tmp_path, monkeypatch,
     data = load_shop_data(folder)
     assert len(data.products) == 1000 and "could not cache the shop tables" in caplog.text
     assert fingerprint(data) == PINNED["generated-1k"]
+
+
+def test_human_goals_keep_the_products_attributes(webshop_dir, tmp_path):
+    # items_ins_v2 gives every product its attributes (the reward reads them), whichever goals are asked for.
+    sample = json.loads((webshop_dir / "items_human_ins_format_sample.json").read_text())
+    products = json.loads((webshop_dir / "items_shuffle.json").read_text())
+    (tmp_path / "items_human_ins.json").write_text(json.dumps({p["asin"]: e for p, e in zip(products, sample.values())}))
+    for name in ("items_shuffle.json", "items_ins_v2.json"):
+        shutil.copy(webshop_dir / name, tmp_path / name)
+    human, synthetic = load_shop_data(tmp_path, goals="human"), load_shop_data(webshop_dir)
+    assert [p.attributes for p in human.products] == [p.attributes for p in synthetic.products]
+    assert human.products[0].attributes != ["DUMMY_ATTR"]

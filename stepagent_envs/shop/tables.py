@@ -38,7 +38,7 @@ from .data import (
 )
 
 #: Bump when the tables' layout or content rules change (old files are then rebuilt).
-TABLES_VERSION = 2
+TABLES_VERSION = 3
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE products(idx INTEGER PRIMARY KEY, asin TEXT NOT NULL, row TEXT NOT NULL);
@@ -71,20 +71,23 @@ def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: 
     if not data_dir.is_dir():
         raise FileNotFoundError(f"data_path {str(data_dir)!r} is not a directory; StepShop-v0 reads a WebShop data folder")
     items = _find_file(data_dir, "items_shuffle", True)
-    extra = _find_file(data_dir, "items_ins_v2" if goals == "synthetic" else "items_human_ins", True)
+    # items_ins_v2 gives products their attributes whatever the goals; synthetic goals need it.
+    instructed = _find_file(data_dir, "items_ins_v2", goals == "synthetic")
+    human = _find_file(data_dir, "items_human_ins", True) if goals == "human" else None
+    files = [p for p in (items, instructed, human) if p is not None]
     key = "|".join([str(TABLES_VERSION), str(SPLIT_VERSION), goals, str(seed)]
-                   + [f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in (items, extra)])
+                   + [f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files])
     name = f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.sqlite"
     db = cache_root() / "shop" / "tables" / name
     if not db.exists():
         try:
             db.parent.mkdir(parents=True, exist_ok=True)
-            _build(db, items, extra, goals, seed, str(data_dir), show_progress)
+            _build(db, items, instructed, human, seed, str(data_dir), show_progress)
         except OSError as err:  # a read-only cache: build beside the process, once
             logging.getLogger(__name__).warning("could not cache the shop tables in %s (%s); building them in a "
                                                 "temporary folder", db.parent, err)
             db = Path(tempfile.mkdtemp(prefix="stepshop-")) / name
-            _build(db, items, extra, goals, seed, str(data_dir), show_progress)
+            _build(db, items, instructed, human, seed, str(data_dir), show_progress)
     return ShopData(db, str(data_dir))
 
 
@@ -103,7 +106,8 @@ def _goal_row(g: Goal) -> str:
     return _ENCODE([g.goal_id, g.asin, g.instruction, g.attributes, g.options, g.option_names, g.price_upper])
 
 
-def _build(db: Path, items: Path, extra: Path, goals: str, seed: int, source: str, show_progress: bool) -> None:
+def _build(db: Path, items: Path, instructed: Path | None, human: Path | None, seed: int, source: str,
+           show_progress: bool) -> None:
     """Write the tables to a file of this process's own, then move it into place."""
     tmp = db.with_name(f"{db.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
@@ -111,12 +115,10 @@ def _build(db: Path, items: Path, extra: Path, goals: str, seed: int, source: st
     try:
         con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
         rng = random.Random(seed)
-        if goals == "synthetic":
-            wanted = _instructions(extra)
-            attributes = {asin: entry[0] for asin, entry in wanted.items()}
-        else:
-            wanted = validate_json_file(_HUMAN, extra, _HUMAN_FIX)
-            attributes = {}
+        goals = "human" if human is not None else "synthetic"
+        instructions = _instructions(instructed) if instructed is not None else {}
+        attributes = {asin: entry[0] for asin, entry in instructions.items()}
+        wanted = validate_json_file(_HUMAN, human, _HUMAN_FIX) if human is not None else instructions
         index_of, kept = _write_products(con, items, attributes, wanted, rng, show_progress)
         plan = _goal_plan(wanted, index_of, kept, goals)
         count = _write_goals(con, plan, goals, seed, rng)
