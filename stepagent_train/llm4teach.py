@@ -108,9 +108,10 @@ def train_llm4teach(config: LLM4TeachConfig, show_progress: bool = True) -> dict
     weight = {"now": 0.0}
 
     def annotate(episodes: list[dict]) -> dict:
-        turns = [t for e in episodes for t in e["turns"] if t.sample.candidates is not None]
-        queries = [TeacherQuery(t.prompt.task, t.prompt.task, t.anchor, list(t.prompt.valid_actions), t.expert_action,
-                                t.prompt) for t in turns]
+        asked = [(e["task_id"], t) for e in episodes for t in e["turns"] if t.sample.candidates is not None]
+        turns = [t for _, t in asked]
+        queries = [TeacherQuery(task_id, t.prompt.task, t.anchor, list(t.prompt.valid_actions), t.expert_action, t.prompt)
+                   for task_id, t in asked]
         for t, probs in zip(turns, teacher.distributions(queries) if queries else []):
             t.teacher = probs
         agree = [t.sample.candidate == max(range(len(t.teacher)), key=t.teacher.__getitem__) for t in turns]

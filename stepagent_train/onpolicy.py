@@ -157,7 +157,7 @@ def collect_turns(session, config: OnPolicyConfig, iteration: int, show_progress
     """Play the iteration's episodes with the current policy (see the module docstring, steps 1-2).
 
     Returns:
-        ``(episodes, report)``: per episode ``{"turns": [Turn], "group": int, "won", "score"}``,
+        ``(episodes, report)``: per episode ``{"turns": [Turn], "group": int, "won", "score", "task_id"}``,
         and the iteration's figures (mean return, success, score, steps, ``expert_unavailable``).
     """
     import gymnasium as gym
@@ -193,7 +193,8 @@ def collect_turns(session, config: OnPolicyConfig, iteration: int, show_progress
             unavailable += config.reward != "outcome" and t["expert_action"] is None
             kept.append(Turn(list(t["prompt"].input_ids), t["sample"], config.turn_reward(t["env_reward"], t["step_reward"]),
                              i, t["observation"], prompt=t["prompt"], expert_action=t["expert_action"]))
-        episodes.append({"turns": kept, "group": groups[i], "won": bool(record["won"]), "score": float(record["score"])})
+        episodes.append({"turns": kept, "group": groups[i], "won": bool(record["won"]), "score": float(record["score"]),
+                         "task_id": record.get("task_id")})
     returns = [sum(t.reward for t in e["turns"]) for e in episodes]
     entropies = [x for e in episodes for t in e["turns"] for x in t.sample.entropies]
     report = {"episodes": len(episodes), "env_steps": sum(len(e["turns"]) for e in episodes),
