@@ -302,6 +302,14 @@ def _to_goal(row: str) -> Goal:
                 tuple(names) if names is not None else None, cap)
 
 
+def _remember(cache: dict, key, value):
+    """Keep ``value`` in ``cache`` (at most ``_CACHED`` entries, the oldest dropped first) and return it."""
+    if len(cache) >= _CACHED:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
+
+
 class _Rows(Sequence):
     """Rows ``start..stop`` of a table as a read-only sequence, decoded on access (recent ones cached)."""
 
@@ -327,10 +335,7 @@ class _Rows(Sequence):
         if index < 0:
             return self[index + len(self)]
         value = self._decode(self._data._query(self._one, (self._start + index,))[0][0])
-        if len(self._cache) >= _CACHED:
-            del self._cache[next(iter(self._cache))]
-        self._cache[index] = value
-        return value
+        return _remember(self._cache, index, value)
 
     def __iter__(self) -> Iterator:
         for low in range(self._start, self._stop, _BATCH):
@@ -356,10 +361,7 @@ class _AsinIndex(Mapping):
         rows = self._data._query("SELECT idx FROM products WHERE asin = ?", (asin,)) if isinstance(asin, str) else []
         if not rows:
             raise KeyError(asin)
-        if len(self._cache) >= _CACHED:
-            del self._cache[next(iter(self._cache))]
-        self._cache[asin] = rows[0][0]
-        return rows[0][0]
+        return _remember(self._cache, asin, rows[0][0])
 
     def __len__(self) -> int:
         return self._size
