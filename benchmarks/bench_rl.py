@@ -6,7 +6,7 @@
 Rollouts sample with :meth:`HFPolicy.sample` (what GRPO and PPO collect with):
 the same episodes played with ``--num-envs`` envs stepped together (one
 batched policy call per step) and with one env, side by side; then one GRPO
-update (forward and backward of :func:`~stepagent_train.grpo.grpo_loss`) over
+update (forward and backward of :func:`~stepagent_train.critic_free.critic_free_loss`) over
 the collected turns, timed per micro-batch, in tokens/s (prompt and answer
 tokens the forward runs: every candidate of a ranked turn). Medians of
 ``--repeats`` timed passes.
@@ -39,7 +39,7 @@ import torch  # noqa: E402
 import stepagent_envs  # noqa: E402,F401
 from stepagent_train.checkpoint import latest_checkpoint  # noqa: E402
 from stepagent_train.collect import episode_specs  # noqa: E402
-from stepagent_train.grpo import grpo_loss  # noqa: E402
+from stepagent_train.critic_free import critic_free_loss  # noqa: E402
 from stepagent_train.onpolicy import Turn, unit_scores  # noqa: E402
 from stepagent_train.policies import HFPolicy, Sample, load_model  # noqa: E402
 from stepagent_train.prompts import PromptBuilder, PromptConfig  # noqa: E402
@@ -101,7 +101,7 @@ def main() -> None:
         for start in range(0, len(items), args.batch_size):
             chunk = items[start : start + args.batch_size]
             logprobs, entropies, *_ = unit_scores(model, chunk, pad, 1.0)
-            loss, _ = grpo_loss(logprobs, entropies, chunk, 0.2, 0.0, 0.0, units)
+            loss, _ = critic_free_loss(logprobs, entropies, chunk, 0.2, 0.0, 0.0, units)
             loss.backward()
             tokens += sum(len(t.prompt_ids) + sum(len(c) for c in (t.sample.candidates or [t.sample.token_ids])) for t in chunk)
         model.zero_grad(set_to_none=True)
@@ -167,7 +167,7 @@ def compare_with_trl(model_name: str, args) -> None:
             t.sample.logprobs = lp.tolist()  # the sampling policy's (ratio 1 at the first step)
     units = sum(t.units for t in turns)
     logprobs, entropies, *_ = unit_scores(model, turns, ours.tokenizer.pad_token_id, 1.0)
-    loss, _ = grpo_loss(logprobs, entropies, turns, 0.2, 0.0, 0.0, units)
+    loss, _ = critic_free_loss(logprobs, entropies, turns, 0.2, 0.0, 0.0, units)
     print(f"TRL GRPOTrainer vs ours on TRL's {len(turns)} completions: first-step loss TRL {trl_loss:.6f}, "
           f"ours {loss.item():.6f}, |difference| {abs(trl_loss - loss.item()):.2e}")
 
@@ -181,7 +181,7 @@ def compare_with_trl(model_name: str, args) -> None:
     step_turns = [Turn(list(p.input_ids), s, 0.0, 0, "", advantage=a[0])
                   for p, s, a in zip(grouped, samples, step_advantages)]
     logprobs, entropies, *_ = unit_scores(model, step_turns, ours.tokenizer.pad_token_id, 1.0)
-    grpo_loss(logprobs, entropies, step_turns, 0.2, 0.0, 0.0, sum(t.units for t in step_turns))[0].backward()
+    critic_free_loss(logprobs, entropies, step_turns, 0.2, 0.0, 0.0, sum(t.units for t in step_turns))[0].backward()
     optimizer.step()
     our_seconds = time.perf_counter() - began
     trl_tokens = sum(len(by_text[t].input_ids) + len(c) for t, c in zip(texts, ids))

@@ -5,7 +5,9 @@ actions played, episodes, actions the env marked invalid, how many of those
 were followed on a deep copy (hidden state unchanged), failures (exceptions
 or contract violations, each with its action trace) and the seconds taken.
 StepSciWorld-v0 runs over a JVM and cannot be deep-copied: state keys only,
-and 2,000 actions by default (about 6 minutes).
+and 2,000 actions by default (about 6 minutes). StepMath-v0's python tool
+runs each ``python[...]`` in a fresh sandboxed process (about 35 ms); its
+hostile-program fuzz is ``benchmarks/fuzz_sandbox.py``.
 
 Usage: python benchmarks/fuzz_envs.py [--actions 10000] [--sciworld-actions 2000] [--seed 0] [--only StepShop-v0]
 """
@@ -22,6 +24,7 @@ CASES = (
     ("StepTextWorld-v0", {"num_games": 20}),
     ("StepTextWorld-v0", {"num_games": 20, "valid_actions": False}),
     ("StepSciWorld-v0", {"valid_actions": False}),
+    ("StepMath-v0", {"tool_timeout": 1.0}),
 )
 
 

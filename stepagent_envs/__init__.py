@@ -22,6 +22,7 @@ register(id="StepHotpot-v0", entry_point="stepagent_envs.hotpot.env:StepHotpotEn
 register(id="StepGrid-v0", entry_point="stepagent_envs.grid.env:StepGridEnv")
 register(id="StepTextWorld-v0", entry_point="stepagent_envs.textworld_env.env:StepTextWorldEnv", max_episode_steps=100)
 register(id="StepSciWorld-v0", entry_point="stepagent_envs.sciworld.env:StepSciWorldEnv", max_episode_steps=200)
+register(id="StepMath-v0", entry_point="stepagent_envs.math.env:StepMathEnv", max_episode_steps=8)
 
 #: The ids this package registers.
-ENV_IDS = ("StepShop-v0", "StepHotpot-v0", "StepGrid-v0", "StepTextWorld-v0", "StepSciWorld-v0")
+ENV_IDS = ("StepShop-v0", "StepHotpot-v0", "StepGrid-v0", "StepTextWorld-v0", "StepSciWorld-v0", "StepMath-v0")

@@ -6,9 +6,10 @@
 * ``stepagent-train stepagent``: StepAgent (inspection + step-level DPO reflection, in cycles);
 * ``stepagent-train ppo`` / ``grpo`` / ``gigpo``: on-policy RL from a starting policy (outcome, step or
   mixed reward: ``--reward``); ``gigpo`` is ``grpo --estimator gigpo``;
+* ``stepagent-train arpo``: ARPO's entropy-adaptive branching rollouts with GRPO advantages;
 * ``stepagent-train demo`` (and ``stepagent demo``): the end-to-end demo.
 
-``python -m stepagent_train.cli {collect,sft,stepagent,ppo,grpo,gigpo,llm4teach,eval,demo} ...`` runs the same;
+``python -m stepagent_train.cli {collect,sft,stepagent,ppo,grpo,gigpo,arpo,llm4teach,eval,demo} ...`` runs the same;
 on several GPUs: ``accelerate launch -m stepagent_train.cli sft ...``.
 """
 
@@ -129,7 +130,7 @@ def _stepagent(args: argparse.Namespace) -> int:
     return 0
 
 
-# -- ppo, grpo, gigpo, llm4teach-------------------------------------------------------
+# -- ppo, grpo, gigpo, arpo, llm4teach -----------------------------------------
 def _rl_parser(algorithm: str):
     def add(parser: argparse.ArgumentParser) -> None:
         _dataclass_arguments(parser, _rl_config(algorithm))
@@ -147,6 +148,10 @@ def _rl_config(algorithm: str):
         from .llm4teach import LLM4TeachConfig
 
         return LLM4TeachConfig
+    if algorithm == "arpo":
+        from .arpo import ARPOConfig
+
+        return ARPOConfig
     from .grpo import GRPOConfig
 
     return GRPOConfig
@@ -162,6 +167,8 @@ def _rl(algorithm: str):
             from .ppo import train_ppo as train
         elif algorithm == "llm4teach":
             from .llm4teach import train_llm4teach as train
+        elif algorithm == "arpo":
+            from .arpo import train_arpo as train
         else:
             from .grpo import train_grpo as train
         summary = train(config)
@@ -234,6 +241,7 @@ _COMMANDS = {
     "ppo": (_rl_parser("ppo"), _rl("ppo"), "PPO from a starting policy: a value head, GAE over turns"),
     "grpo": (_rl_parser("grpo"), _rl("grpo"), "GRPO / RLOO from a starting policy: group advantages, no critic"),
     "gigpo": (_rl_parser("gigpo"), _rl("gigpo"), "GiGPO: GRPO with step-level advantages over identical states"),
+    "arpo": (_rl_parser("arpo"), _rl("arpo"), "ARPO: branching rollouts where entropy rises after a tool result, GRPO advantages"),
     "llm4teach": (_rl_parser("llm4teach"), _rl("llm4teach"),
                   "LLM4Teach: PPO plus an annealed cross-entropy to a teacher's action distribution"),
     "eval": (_eval_parser, _eval, "evaluate policies on a split: success, score, step agreement"),
@@ -242,7 +250,7 @@ _COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``stepagent-train {collect,sft,stepagent,ppo,grpo,gigpo,llm4teach,eval,demo} ...``"""
+    """``stepagent-train {collect,sft,stepagent,ppo,grpo,gigpo,arpo,llm4teach,eval,demo} ...``"""
     parser = argparse.ArgumentParser(prog="stepagent-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (add, run, help_text) in _COMMANDS.items():

@@ -3,7 +3,7 @@
 Each iteration plays ``tasks_per_iteration`` train tasks ``group_size`` times
 from the same reset seed (a group), gives every turn of an episode an
 advantage computed from the group (:mod:`~stepagent_train.advantages`), and
-minimises :func:`grpo_loss` over the turns' units (generated tokens, or the
+minimises the shared critic-free loss over the turns' units (generated tokens, or the
 chosen candidate where the env lists ``valid_actions``):
 
 * ``estimator=grpo``: ``(R - mean_group) / (std_group + eps)`` (DeepSeekMath's
@@ -17,7 +17,8 @@ chosen candidate where the env lists ``valid_actions``):
 or ``mixed``: "with vs without step reward" is that one flag). The loss per
 unit is PPO's clipped surrogate with the group advantage, plus ``kl_coef``
 times the k3 KL estimate to the starting policy and minus ``entropy_coef``
-times the entropy, averaged over the optimizer step's units. Everything else
+times the entropy, averaged over the optimizer step's units
+(:func:`~stepagent_train.critic_free.critic_free_loss`). Everything else
 (collection, schedule, checkpoints, dev evaluation, best) is the shared core
 (:mod:`~stepagent_train.onpolicy`, :mod:`~stepagent_train.loop`).
 """
@@ -27,17 +28,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-import torch
-
 from .advantages import gigpo, grpo, rloo
 from .config import resolve_run_model
 from .loop import check_output_dir, open_session, run_cycles
-from .onpolicy import (
-    OnPolicyConfig, Turn, clipped_surrogate, collect_turns, cycle_data, kl_penalty, set_reference_logprobs, start_weights,
-    unit_scores,
-)
+from .critic_free import critic_free_data, critic_free_step
+from .onpolicy import OnPolicyConfig, collect_turns, start_weights
 
-__all__ = ["GRPOConfig", "grpo_loss", "train_grpo"]
+__all__ = ["GRPOConfig", "group_advantages", "train_grpo"]
 
 ESTIMATORS = ("grpo", "rloo", "gigpo")
 _RESUME_KEYS = ("env", "env_kwargs", "model", "lora", "seed", "tasks_per_iteration", "group_size", "temperature", "reward",
@@ -83,40 +80,6 @@ def group_advantages(episodes: list[dict], config: GRPOConfig) -> list[list[floa
     return grpo(rewards, groups, config.std_normalize)
 
 
-def grpo_loss(logprobs: list[torch.Tensor], entropies: list[torch.Tensor], turns: list[Turn], clip_eps: float,
-              kl_coef: float, entropy_coef: float, num_units: int) -> tuple[torch.Tensor, dict[str, float]]:
-    """The loss of a micro-batch of turns, summed over units and divided by ``num_units`` (the optimizer
-    step's), so micro-batch losses add up to the step's unit mean.
-
-    Args:
-        logprobs: Per turn, its units' log-probabilities now (with gradient).
-        entropies: Per turn, its units' entropies now.
-        turns: The turns (sampled log-probabilities, advantages, reference log-probabilities).
-        clip_eps: Ratio clip range.
-        kl_coef: Weight of the KL to the reference (the turns need ``ref_logprobs`` when > 0).
-        entropy_coef: Weight of the entropy bonus.
-        num_units: Units in the whole optimizer step.
-
-    Returns:
-        ``(loss, stats)``, stats being sums over this batch's units: ``policy``, ``kl``,
-        ``entropy``, ``ratio``, ``clipped``, ``units``.
-    """
-    new = torch.cat(logprobs)
-    device = new.device
-    old = torch.tensor([x for t in turns for x in t.sample.logprobs], device=device, dtype=new.dtype)
-    adv = torch.tensor([t.advantage for t in turns for _ in range(t.units)], device=device, dtype=new.dtype)
-    policy, ratio, clipped = clipped_surrogate(new, old, adv, clip_eps)
-    entropy = torch.cat(entropies)
-    loss = (policy.sum() - entropy_coef * entropy.sum()) / num_units
-    kl = torch.zeros((), device=device)
-    if kl_coef > 0:
-        ref = torch.tensor([x for t in turns for x in t.ref_logprobs], device=device, dtype=new.dtype)
-        kl = kl_penalty(new, ref).sum()
-        loss = loss + kl_coef * kl / num_units
-    return loss, {"policy": float(policy.detach().sum()), "kl": float(kl.detach()), "entropy": float(entropy.detach().sum()),
-                  "ratio": float(ratio.sum()), "clipped": float(clipped.sum()), "units": float(len(new))}
-
-
 def train_grpo(config: GRPOConfig, show_progress: bool = True) -> dict:
     """Run GRPO / RLOO / GiGPO as ``config`` says; returns the summary (also ``summary.json``):
     ``best_checkpoint``, ``best_cycle`` (0: the starting policy), ``start_model``, ``initial_dev``,
@@ -129,29 +92,11 @@ def train_grpo(config: GRPOConfig, show_progress: bool = True) -> dict:
 
     def collect(iteration: int):
         episodes, report = collect_turns(session, config, iteration, show_progress)
-        for episode, advantages in zip(episodes, group_advantages(episodes, config)):
-            for turn, advantage in zip(episode["turns"], advantages):
-                turn.advantage = advantage
-        turns = [t for e in episodes for t in e["turns"]]
-        if reference is not None:
-            set_reference_logprobs(session.model, turns, session.pad, config.temperature, reference, config.batch_size)
-        report["advantage_abs_mean"] = sum(abs(t.advantage) for t in turns) / max(len(turns), 1)
-        return cycle_data(turns, report, config, iteration)
+        return critic_free_data(session, config, iteration, episodes, report, group_advantages(episodes, config),
+                                reference)
 
     def train_step(data, micro_batches: list[list[int]]) -> dict:
-        num_units = sum(data.items[i].units for b in micro_batches for i in b)
-        totals: dict[str, float] = {}
-        for batch in micro_batches:
-            turns = [data.items[i] for i in batch]
-            logprobs, entropies, *_ = unit_scores(session.model, turns, session.pad, config.temperature)
-            loss, stats = grpo_loss(logprobs, entropies, turns, config.clip_eps, config.kl_coef, config.entropy_coef, num_units)
-            session.accelerator.backward(loss)
-            for key, value in stats.items():
-                totals[key] = totals.get(key, 0.0) + value
-        units = totals["units"]
-        return {"loss": (totals["policy"] - config.entropy_coef * totals["entropy"] + config.kl_coef * totals["kl"]) / units,
-                "policy_loss": totals["policy"] / units, "kl": totals["kl"] / units, "entropy": totals["entropy"] / units,
-                "ratio": totals["ratio"] / units, "clip_frac": totals["clipped"] / units, "units": int(units)}
+        return critic_free_step(session, config, data, micro_batches)
 
     return run_cycles(config, session, config.iterations, collect, train_step, start_model, config.estimator,
                       fresh_optimizer=False, resumable_mid_cycle=False, eval_initial=config.eval_initial,

@@ -51,14 +51,25 @@ def webshop_dir() -> Path:
     return root / "webshop"
 
 
+def _sample_file(relative: str, what: str) -> Path:
+    """A file of the shared data, or a skip saying how to provide it."""
+    root = shared_data()
+    path = None if root is None else root / relative
+    if path is None or not path.exists():
+        pytest.skip(f"real {what} sample absent: set STEPAGENT_SHARED_DATA to the shared/data folder")
+    return path
+
+
 @pytest.fixture(scope="session")
 def hotpot_sample():
     """The real HotpotQA dev sample, or a skip saying how to provide it."""
-    root = shared_data()
-    path = None if root is None else root / "hotpotqa" / "hotpot_dev_distractor_sample.json"
-    if path is None or not path.exists():
-        pytest.skip("real HotpotQA sample absent: set STEPAGENT_SHARED_DATA to the shared/data folder")
-    return path
+    return _sample_file("hotpotqa/hotpot_dev_distractor_sample.json", "HotpotQA")
+
+
+@pytest.fixture(scope="session")
+def gsm8k_sample():
+    """The real GSM8K test sample (60 problems), or a skip saying how to provide it."""
+    return _sample_file("gsm8k/test_sample.jsonl", "GSM8K")
 
 
 #: The smallest offline model the trainer tests build (seconds to train on CPU).

@@ -14,7 +14,8 @@ from stepagent_envs.testing import check_text_env
 FAST_KWARGS = {"StepShop-v0": {"split": "test"}, "StepHotpot-v0": {"split": "test"},
                "StepGrid-v0": {"split": "test", "level": "MiniGrid-DoorKey-5x5"},
                "StepTextWorld-v0": {"split": "test", "difficulty": "easy", "num_games": 2},
-               "StepSciWorld-v0": {"task": "lifespan-longest-lived-then-shortest-lived", "split": "test"}}
+               "StepSciWorld-v0": {"task": "lifespan-longest-lived-then-shortest-lived", "split": "test"},
+               "StepMath-v0": {"split": "test"}}
 
 # Ids over an optional package (an extra of pyproject.toml): skipped with a reason without it.
 REQUIRES = {"StepGrid-v0": "minigrid", "StepTextWorld-v0": "textworld", "StepSciWorld-v0": "scienceworld"}

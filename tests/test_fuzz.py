@@ -19,6 +19,7 @@ CASES = [
     pytest.param("StepGrid-v0", {}, 2000, id="grid"),
     pytest.param("StepTextWorld-v0", {"num_games": 5}, 2000, id="textworld-valid-actions"),
     pytest.param("StepTextWorld-v0", {"num_games": 5, "valid_actions": False}, 2000, id="textworld-free-text"),
+    pytest.param("StepMath-v0", {"tool_timeout": 1.0}, 1000, id="math"),
     pytest.param("StepSciWorld-v0", {"task": "find-plant", "valid_actions": False}, 300, id="sciworld",
                  marks=pytest.mark.slow),
 ]

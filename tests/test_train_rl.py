@@ -10,7 +10,8 @@ pytest.importorskip("transformers")
 
 
 from stepagent_train.advantages import discounted_returns, gae, gigpo, grpo, rloo  # noqa: E402
-from stepagent_train.grpo import GRPOConfig, grpo_loss, train_grpo  # noqa: E402
+from stepagent_train.critic_free import critic_free_loss  # noqa: E402
+from stepagent_train.grpo import GRPOConfig, train_grpo  # noqa: E402
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model  # noqa: E402
 from stepagent_train.onpolicy import Turn, clipped_surrogate, kl_penalty, unit_scores  # noqa: E402
 from stepagent_train.policies import HFPolicy  # noqa: E402
@@ -111,7 +112,7 @@ def test_sampled_logprobs_equal_recomputed_ones(word_model):
     # The loss at ratio 1 with advantage A is -A per unit.
     for t in turns:
         t.advantage = 1.0
-    loss, stats = grpo_loss(logprobs, entropies, turns, 0.2, 0.0, 0.0, sum(t.units for t in turns))
+    loss, stats = critic_free_loss(logprobs, entropies, turns, 0.2, 0.0, 0.0, sum(t.units for t in turns))
     assert loss.item() == pytest.approx(-1.0, abs=1e-5) and stats["clipped"] == 0.0
 
 
