@@ -4,8 +4,8 @@ Every problem takes three to six operations on two- to four-digit numbers
 (products such as 47 x 386, percentages, remainders), where a model that
 computes in its head often slips and a two-line python program does not.
 Each of the nine templates writes the question, the exact answer (an
-integer, or a sum of money rounded to the cent and asked for so) and a
-program that prints it. The generator is a pure function of ``(seed,
+integer, or a sum of money rounded to the cent as Python's ``round`` does,
+and asked for so) and a short program that prints it. The generator is a pure function of ``(seed,
 index)``; the stream is split by a hash of the question text into train /
 dev / test (90 / 5 / 5 %), duplicates dropped, so the splits are disjoint
 and stable when a split's size changes.
@@ -74,8 +74,8 @@ def _savings(r: random.Random):
     text = (f"{name} saves ${weekly} every week for {weeks} weeks, then spends {num}/{den} of the savings on a "
             f"bike and ${lock} on a lock. How many dollars are left? Round to the cent.")
     left = Fraction(weekly * weeks) * (den - num) / den - lock
-    return text, _cents(left), (f"saved = Fraction({weekly} * {weeks})\nleft = saved - saved * {num} / {den} - {lock}\n"
-                                f"print(money(left))")
+    return text, _cents(left), (f"from fractions import Fraction\nsaved = Fraction({weekly} * {weeks})\n"
+                                f"left = saved - saved * {num} / {den} - {lock}\nprint(float(round(left, 2)))")
 
 
 def _packing(r: random.Random):
@@ -122,30 +122,22 @@ def _interest(r: random.Random):
     text = (f"${principal} is invested at {rate}% interest compounded once a year. How many dollars is it worth "
             f"after {years} years? Round to the cent.")
     value = Fraction(principal) * Fraction(100 + rate, 100) ** years
-    return text, _cents(value), f"print(money({principal} * (1 + Fraction({rate}, 100)) ** {years}))"
+    return text, _cents(value), ("from fractions import Fraction\n"
+                                 f"print(float(round({principal} * (1 + Fraction({rate}, 100)) ** {years}, 2)))")
 
 
 _TEMPLATES = (_shop, _factory, _trip, _savings, _packing, _garden, _payroll, _average, _interest)
 
 
 def _cents(x: Fraction) -> Fraction:
-    """``x`` rounded half away from zero to the cent, exactly."""
-    hundred = x * 100
-    whole = int(abs(hundred) + Fraction(1, 2))
-    return Fraction(whole if hundred >= 0 else -whole, 100)
-
-
-# Exact money: the programs that round to the cent use it (float rounding can miss a half cent).
-_MONEY = ("from decimal import ROUND_HALF_UP, Decimal\nfrom fractions import Fraction\n\n\n"
-          "def money(x):\n    x = Fraction(x)\n"
-          "    return (Decimal(x.numerator) / Decimal(x.denominator)).quantize(Decimal('0.01'), ROUND_HALF_UP)\n\n\n")
+    """``x`` rounded to the cent exactly, as Python's ``round(x, 2)`` does (an exact half cent to the even cent)."""
+    return round(x, 2)
 
 
 def generate_problem(seed: int, index: int) -> tuple[str, Fraction, str]:
     """The ``index``-th generated problem of ``seed``: (question, answer, program)."""
     r = random.Random(f"stepmath-{seed}-{index}")
-    question, answer, program = _TEMPLATES[r.randrange(len(_TEMPLATES))](r)
-    return question, answer, (_MONEY + program if "money(" in program else program)
+    return _TEMPLATES[r.randrange(len(_TEMPLATES))](r)
 
 
 def split_of(question: str) -> str:
