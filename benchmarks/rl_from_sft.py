@@ -43,11 +43,17 @@ def main() -> None:
     parser.add_argument("--sft-steps", type=int, default=300)
     parser.add_argument("--sft-lr", type=float, default=3e-3)
     parser.add_argument("--algos", default="grpo:outcome,grpo:step,ppo:outcome",
-                        help="comma list of algorithm:reward; algorithms: grpo, rloo, gigpo, ppo, llm4teach")
+                        help="comma list of algorithm:reward; algorithms: grpo, rloo, gigpo, ppo, llm4teach, arpo")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--tasks", type=int, default=8, help="tasks per iteration")
-    parser.add_argument("--group-size", type=int, default=4, help="GRPO group size (PPO plays each task once)")
+    parser.add_argument("--group-size", type=int, default=4, help="GRPO group size and ARPO's rollout budget per task "
+                        "(PPO plays each task once)")
+    parser.add_argument("--initial-rollouts", type=int, default=None,
+                        help="arpo: rollouts per task from reset before branching (default: half the budget)")
+    parser.add_argument("--max-new-tokens", type=int, default=48, help="longest generated action")
+    parser.add_argument("--tools", default="python,search,lookup",
+                        help="actions counted as tool calls in the test table (comma list of tool names)")
     parser.add_argument("--teacher-epsilon", type=float, default=0.3,
                         help="llm4teach: the oracle teacher's mass on non-expert actions; the teacher alone is "
                              "evaluated too (acting by its distribution)")
@@ -96,11 +102,17 @@ def _train(algorithm: str, reward: str, seed: int, folder: str, start: str, args
                   iterations=args.iterations, tasks_per_iteration=args.tasks, learning_rate=args.lr,
                   batch_size=args.batch_size, update_epochs=args.update_epochs, dev_episodes=0, eval_initial=False,
                   num_envs=args.num_envs, max_prompt_tokens=args.max_prompt_tokens, mixed_precision=args.mixed_precision,
+                  max_new_tokens=args.max_new_tokens,
                   resume=os.path.isdir(os.path.join(folder, "checkpoints")))
     if algorithm == "ppo":
         from stepagent_train.ppo import PPOConfig, train_ppo
 
         train_ppo(PPOConfig(**common))
+    elif algorithm == "arpo":
+        from stepagent_train.arpo import ARPOConfig, train_arpo
+
+        train_arpo(ARPOConfig(**common, group_size=args.group_size,
+                              initial_rollouts=args.initial_rollouts or max(1, args.group_size // 2)))
     elif algorithm == "llm4teach":
         from stepagent_train.llm4teach import LLM4TeachConfig, train_llm4teach
 
@@ -122,11 +134,25 @@ def _evaluate_all(start: str, runs: dict[str, list[str]], args, env_kwargs: dict
         key = f"{name}@{checkpoint}"
         if key in done:
             continue
-        policy = HFPolicy.from_pretrained(checkpoint, device="cpu", max_new_tokens=48)
-        result = evaluate_policy(policy, args.env, "test", name, args.test_episodes, args.num_envs, env_kwargs)
-        done[key] = asdict(result)
+        policy = HFPolicy.from_pretrained(checkpoint, device="cpu", max_new_tokens=args.max_new_tokens)
+        records = os.path.join(args.out, f"test-{name}.jsonl")
+        if os.path.exists(records):
+            os.remove(records)  # an evaluation killed midway is played again
+        result = evaluate_policy(policy, args.env, "test", name, args.test_episodes, args.num_envs, env_kwargs, out=records)
+        done[key] = asdict(result) | {"tool_calls": _tool_calls(records, args.tools.split(","))}
         write_json(path, done)
     return {k.split("@", 1)[0]: v for k, v in done.items() if k.split("@", 1)[1] in todo.values()}
+
+
+def _tool_calls(path: str, tools: list[str]) -> float:
+    """Mean tool calls per episode of a records file: actions naming one of ``tools`` before a bracket."""
+    import re
+
+    from wrappers import read_trajectories
+
+    call = re.compile(rf"^\s*({'|'.join(map(re.escape, tools))})\s*\[", re.IGNORECASE)
+    records = read_trajectories(path)
+    return float(np.mean([sum(bool(call.match(str(s["action"]))) for s in r["steps"]) for r in records])) if records else 0.0
 
 
 def _evaluate_teacher(args, env_kwargs: dict) -> dict:
@@ -167,24 +193,32 @@ def _t_interval(values: list[float]) -> list[float]:
     return [float(np.mean(values) - half), float(np.mean(values) + half)]
 
 
+def _result(evaluation: dict) -> EvalResult:
+    return EvalResult(**{k: v for k, v in evaluation.items() if k != "tool_calls"})
+
+
 def _report(args, start: str, runs: dict[str, list[str]], evaluations: dict[str, dict]) -> None:
-    table = [EvalResult(**evaluations["sft"])] + [EvalResult(**evaluations[os.path.basename(f)])
+    table = [_result(evaluations["sft"])] + [_result(evaluations[os.path.basename(f)])
                                                   for folders in runs.values() for f in folders]
-    rows = [f"| {name} | {evaluations[name]['mean_score']:.3f} | - | {evaluations[name]['success_rate']:.3f} |"
-            for name in ("sft", "teacher") if name in evaluations]
+    rows = [f"| {name} | {evaluations[name]['mean_score']:.3f} | - | {evaluations[name]['success_rate']:.3f} | "
+            f"{evaluations[name].get('tool_calls', float('nan')):.2f} | - |" for name in ("sft", "teacher") if name in evaluations]
     if "teacher" in evaluations:
-        table.insert(1, EvalResult(**evaluations["teacher"]))
+        table.insert(1, _result(evaluations["teacher"]))
     curves = {}
     for name, folders in runs.items():
         scores = [evaluations[os.path.basename(f)]["mean_score"] for f in folders]
         wins = [evaluations[os.path.basename(f)]["success_rate"] for f in folders]
+        calls = [evaluations[os.path.basename(f)].get("tool_calls", float("nan")) for f in folders]
         low, high = _t_interval(scores)
-        rows.append(f"| {name} | {np.mean(scores):.3f} | [{low:.3f}, {high:.3f}] | {np.mean(wins):.3f} |")
+        c_low, c_high = _t_interval(calls)
+        rows.append(f"| {name} | {np.mean(scores):.3f} | [{low:.3f}, {high:.3f}] | {np.mean(wins):.3f} | "
+                    f"{np.mean(calls):.2f} | [{c_low:.2f}, {c_high:.2f}] |")
         curves[name] = [[(c["cycle"], c["success_rate"], c["mean_return"]) for c in
                          json.load(open(os.path.join(f, "summary.json"), encoding="utf-8"))["cycles"]] for f in folders]
     text = (f"# RL from SFT on {args.env} ({args.test_episodes} test tasks, greedy)\n\nStart: `{start}`\n\n"
             "Per run (95% bootstrap intervals over tasks):\n\n```\n" + format_table(table) + "\n```\n\n"
-            "Over seeds (mean test score, 95% t interval over seeds):\n\n| policy | score | 95% CI | success |\n|---|---|---|---|\n"
+            "Over seeds (mean test score and tool calls per episode, 95% t intervals over seeds):\n\n"
+            "| policy | score | 95% CI | success | tool calls/ep | 95% CI |\n|---|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n")
     with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
         f.write(text)
