@@ -33,7 +33,8 @@ from .onpolicy import (
     unit_scores,
 )
 
-__all__ = ["ActorCriticConfig", "ValueHead", "actor_critic_step", "collect_scored", "open_actor_critic", "ppo_loss"]
+__all__ = ["ActorCriticConfig", "ValueHead", "actor_critic_step", "collect_scored", "open_actor_critic", "ppo_loss",
+           "score_episodes"]
 
 #: An extra loss term: ``(turns, candidate log-probabilities per turn, turns in the optimizer step)`` ->
 #: ``(loss, stats summed over the turns)``; see :func:`actor_critic_step`.
@@ -129,8 +130,15 @@ def collect_scored(session, config: ActorCriticConfig, iteration: int, reference
     """Play the iteration (:func:`~stepagent_train.onpolicy.collect_turns`), then values, GAE advantages and
     critic targets, and the reference log-probabilities; ``annotate(episodes)`` may add to the turns
     (and returns figures for the report) before they are batched."""
-    head = session.modules["value_head"]
     episodes, report = collect_turns(session, config, iteration, show_progress)
+    return score_episodes(session, config, episodes, report, iteration, reference, annotate)
+
+
+def score_episodes(session, config: ActorCriticConfig, episodes: list[dict], report: dict, iteration: int, reference,
+                   annotate: Callable[[list[dict]], dict] | None = None) -> CycleData:
+    """Values, GAE advantages and critic targets of played episodes (``{"turns": [Turn], ...}``, rewards set),
+    the reference log-probabilities (``reference``: a weight snapshot, or None for none) and ``annotate``."""
+    head = session.modules["value_head"]
     turns = [t for e in episodes for t in e["turns"]]
     session.model.eval()
     with torch.no_grad():

@@ -3,19 +3,22 @@
 * ``stepagent-collect``: record the env oracle's trajectories (expert demos);
 * ``stepagent-sft``: supervised fine-tuning on trajectory records;
 * ``stepagent-eval``: evaluate policies on a split (table and JSON);
-* ``stepagent-train stepagent``: StepAgent (inspection + step-level DPO reflection, in cycles);
+* ``stepagent-train stepagent``: StepAgent in cycles: inspection, then reflection ``--reflection implicit``
+  (step-level DPO, the default) or ``inverse`` (a learned step reward + PPO);
+* ``stepagent-train eto``: ETO (exploration + trajectory-level DPO of expert vs failed trajectories);
 * ``stepagent-train ppo`` / ``grpo`` / ``gigpo``: on-policy RL from a starting policy (outcome, step or
   mixed reward: ``--reward``); ``gigpo`` is ``grpo --estimator gigpo``;
 * ``stepagent-train arpo``: ARPO's entropy-adaptive branching rollouts with GRPO advantages;
 * ``stepagent-train demo`` (and ``stepagent demo``): the end-to-end demo.
 
-``python -m stepagent_train.cli {collect,sft,stepagent,ppo,grpo,gigpo,arpo,llm4teach,eval,demo} ...`` runs the same;
+``python -m stepagent_train.cli {collect,sft,stepagent,eto,ppo,grpo,gigpo,arpo,llm4teach,eval,demo} ...`` runs the same;
 on several GPUs: ``accelerate launch -m stepagent_train.cli sft ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -111,18 +114,65 @@ def _sft(args: argparse.Namespace) -> int:
 
 
 # -- stepagent -----------------------------------------------------------------
-def _stepagent_parser(parser: argparse.ArgumentParser) -> None:
-    from .step_dpo import StepAgentConfig
+_REFLECTIONS = ("implicit", "inverse")
 
-    _dataclass_arguments(parser, StepAgentConfig)
+
+def _reflection_config(reflection: str):
+    if reflection == "implicit":
+        from .step_dpo import StepAgentConfig
+
+        return StepAgentConfig
+    from .step_irl import StepIRLConfig
+
+    return StepIRLConfig
+
+
+def _stepagent_parser(parser: argparse.ArgumentParser) -> None:
+    """The flags of both reflections; each is passed only when given, so every config keeps its own defaults."""
+    from .step_dpo import StepAgentConfig
+    from .step_irl import StepIRLConfig
+
+    parser.add_argument("--reflection", choices=_REFLECTIONS, default="implicit",
+                        help="implicit: step-level DPO (the default); inverse: a learned step reward + PPO")
+    fields = {cls: {f.name: f for f in dataclasses.fields(cls)} for cls in (StepAgentConfig, StepIRLConfig)}
+    names = list(fields[StepAgentConfig]) + [n for n in fields[StepIRLConfig] if n not in fields[StepAgentConfig]]
+    for name in names:
+        owners = [(label, fields[cls][name]) for label, cls in (("implicit", StepAgentConfig), ("inverse", StepIRLConfig))
+                  if name in fields[cls]]
+        f = owners[0][1]
+        defaults = "; ".join(f"{label}: {g.default}" for label, g in owners if g.default is not dataclasses.MISSING)
+        only = "" if len(owners) == 2 else f" [{owners[0][0]} only]"
+        help_text = (f.metadata["help"] + only + (f" (default {defaults})" if defaults else "")).replace("%", "%%")
+        flag = "--" + name.replace("_", "-")
+        if f.type in ("bool", "bool | None"):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=help_text)
+        else:
+            parser.add_argument(flag, type=_parse_type(f.type), default=argparse.SUPPRESS, help=help_text)
 
 
 def _stepagent(args: argparse.Namespace) -> int:
     from stepagent_envs.evaluate import EvalResult, format_table
 
-    from .step_dpo import StepAgentConfig, train_stepagent
-
-    summary = train_stepagent(StepAgentConfig(**{f.name: getattr(args, f.name) for f in dataclasses.fields(StepAgentConfig)}))
+    cls = _reflection_config(args.reflection)
+    names = {f.name for f in dataclasses.fields(cls)}
+    given = {k: v for k, v in vars(args).items() if k not in ("reflection", "func", "command")}
+    if args.reflection == "inverse" and "cycles" in given:  # one flag for both: inverse RL counts cycles as iterations
+        if "iterations" in given:
+            raise SystemExit("--reflection inverse: pass --cycles or --iterations, not both")
+        given["iterations"] = given.pop("cycles")
+    foreign = sorted(k for k in given if k not in names)
+    if foreign:
+        raise SystemExit(f"--reflection {args.reflection} has no setting " + ", ".join("--" + k.replace("_", "-") for k in foreign)
+                         + " (it belongs to the other reflection)")
+    try:
+        config = cls(**given)
+    except TypeError as error:
+        raise SystemExit(f"stepagent --reflection {args.reflection}: {error}") from None
+    if args.reflection == "implicit":
+        from .step_dpo import train_stepagent as train
+    else:
+        from .step_irl import train_step_irl as train
+    summary = train(config)
     dev = [summary["initial_dev"]] + [c["dev"] for c in summary["cycles"]]
     if any(dev):
         print("dev split:\n" + format_table([EvalResult(**d) for d in dev if d]))
@@ -152,6 +202,10 @@ def _rl_config(algorithm: str):
         from .arpo import ARPOConfig
 
         return ARPOConfig
+    if algorithm == "eto":
+        from .eto import ETOConfig
+
+        return ETOConfig
     from .grpo import GRPOConfig
 
     return GRPOConfig
@@ -169,6 +223,8 @@ def _rl(algorithm: str):
             from .llm4teach import train_llm4teach as train
         elif algorithm == "arpo":
             from .arpo import train_arpo as train
+        elif algorithm == "eto":
+            from .eto import train_eto as train
         else:
             from .grpo import train_grpo as train
         summary = train(config)
@@ -237,11 +293,13 @@ def run_demo_from_args(args: argparse.Namespace) -> int:
 _COMMANDS = {
     "collect": (_collect_parser, _collect, "record the env oracle's trajectories (expert demos)"),
     "sft": (_sft_parser, _sft, "supervised fine-tuning on trajectory records"),
-    "stepagent": (_stepagent_parser, _stepagent, "StepAgent: inspection and step-level DPO reflection, in cycles"),
+    "stepagent": (_stepagent_parser, _stepagent,
+                  "StepAgent: inspection, then reflection by step-level DPO (implicit) or inverse RL (inverse), in cycles"),
     "ppo": (_rl_parser("ppo"), _rl("ppo"), "PPO from a starting policy: a value head, GAE over turns"),
     "grpo": (_rl_parser("grpo"), _rl("grpo"), "GRPO / RLOO from a starting policy: group advantages, no critic"),
     "gigpo": (_rl_parser("gigpo"), _rl("gigpo"), "GiGPO: GRPO with step-level advantages over identical states"),
     "arpo": (_rl_parser("arpo"), _rl("arpo"), "ARPO: branching rollouts where entropy rises after a tool result, GRPO advantages"),
+    "eto": (_rl_parser("eto"), _rl("eto"), "ETO: exploration, then trajectory-level DPO of expert vs failed trajectories, in rounds"),
     "llm4teach": (_rl_parser("llm4teach"), _rl("llm4teach"),
                   "LLM4Teach: PPO plus an annealed cross-entropy to a teacher's action distribution"),
     "eval": (_eval_parser, _eval, "evaluate policies on a split: success, score, step agreement"),
@@ -250,20 +308,37 @@ _COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``stepagent-train {collect,sft,stepagent,ppo,grpo,gigpo,arpo,llm4teach,eval,demo} ...``"""
+    """``stepagent-train {collect,sft,stepagent,eto,ppo,grpo,gigpo,arpo,llm4teach,eval,demo} ...``"""
     parser = argparse.ArgumentParser(prog="stepagent-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (add, run, help_text) in _COMMANDS.items():
-        add(sub.add_parser(name, help=help_text, description=help_text))
-        sub.choices[name].set_defaults(func=run)
+    with _trainer_dependencies():
+        for name, (add, run, help_text) in _COMMANDS.items():
+            add(sub.add_parser(name, help=help_text, description=help_text))
+            sub.choices[name].set_defaults(func=run)
     args = parser.parse_args(argv)
     return args.func(args)
+
+
+_TRAIN_MODULES = ("torch", "transformers", "peft", "accelerate", "safetensors", "tokenizers")
+
+
+@contextlib.contextmanager
+def _trainer_dependencies():
+    """A missing trainer dependency (every command but ``stepagent baselines`` needs them) is named with the fix."""
+    try:
+        yield
+    except ModuleNotFoundError as error:
+        if (error.name or "").split(".")[0] not in _TRAIN_MODULES:
+            raise
+        raise SystemExit(f"stepagent-train needs the trainer's dependencies (RL included): {error.name} is missing; "
+                         'install them with pip install torch==2.13.0 && pip install -e ".[train]"') from None
 
 
 def _single(command: str, argv: list[str] | None) -> int:
     add, run, help_text = _COMMANDS[command]
     parser = argparse.ArgumentParser(prog=f"stepagent-{command}", description=help_text)
-    add(parser)
+    with _trainer_dependencies():
+        add(parser)
     return run(parser.parse_args(argv))
 
 

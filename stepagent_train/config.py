@@ -2,7 +2,10 @@
 
 :class:`TrainConfig` holds what any training run needs (model and LoRA,
 optimiser, batches, prompts, seed, checkpoints, precision, resume);
-:class:`EnvTrainConfig` adds the env a run acts in and its dev evaluation.
+:class:`EnvTrainConfig` adds the env a run acts in and its dev evaluation;
+:class:`ExpertDemosConfig` the expert's demonstrations a run learns from (ETO,
+StepAgent) and :class:`InspectionConfig` StepAgent's inspection of them (both
+reflections).
 An algorithm's config subclasses one of them and adds only its own fields,
 each with help; it may redefine a shared field to change its default (and
 says why in the help). Every field becomes a command-line flag
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from .models import DEFAULT_MODEL, check_model_name, is_tiny
 from .prompts import PromptConfig
 
-__all__ = ["EnvTrainConfig", "TrainConfig", "parse_env_kwargs", "resolve_run_model"]
+__all__ = ["EnvTrainConfig", "ExpertDemosConfig", "InspectionConfig", "TrainConfig", "parse_env_kwargs", "resolve_run_model"]
 
 SELECT_BY = ("success_rate", "mean_score", "step_agreement")
 _PRECISIONS = ("no", "bf16", "fp16")
@@ -110,6 +113,38 @@ class EnvTrainConfig(TrainConfig):
     def env_kwargs_dict(self) -> dict:
         """``env_kwargs`` parsed (``{}`` when None)."""
         return parse_env_kwargs(self.env_kwargs)
+
+
+@dataclass(kw_only=True)
+class ExpertDemosConfig(EnvTrainConfig):
+    """Settings of a run that learns from the expert's trajectories (read, or collected first)."""
+
+    train_file: str | None = field(default=None, metadata={"help": "expert trajectory records (JSON Lines); None collects demo_episodes oracle episodes into output_dir/demos.jsonl"})
+    demo_episodes: int = field(default=200, metadata={"help": "oracle episodes collected on the train split when train_file is None"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        _positive_int(self, "demo_episodes")
+        if self.train_file is not None and not os.path.isfile(self.train_file):
+            raise ValueError(f"train_file {self.train_file!r} does not exist; record demos with stepagent-collect, "
+                             "or pass no train_file to collect demo_episodes oracle episodes")
+
+
+@dataclass(kw_only=True)
+class InspectionConfig(ExpertDemosConfig):
+    """StepAgent's inspection: states drawn from the expert's trajectories, ``k`` policy samples at each."""
+
+    trajectories: int | None = field(default=64, metadata={"help": "expert trajectories inspected per cycle, drawn without replacement (None: all)"})
+    steps_per_trajectory: int | None = field(default=None, metadata={"help": "steps inspected per trajectory, drawn without replacement (None: all)"})
+    k: int = field(default=2, metadata={"help": "actions sampled from the policy per inspected state"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        _positive_int(self, "k")
+        for name in ("trajectories", "steps_per_trajectory"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"{name} must be None (all) or an int >= 1, got {value!r}")
 
 
 def parse_env_kwargs(text: str | None) -> dict:

@@ -11,7 +11,7 @@ import os
 
 from wrappers import read_trajectories
 
-__all__ = ["collect_demos", "sft_stage"]
+__all__ = ["collect_demos", "demo_records", "draw_sites", "sft_stage"]
 
 
 def collect_demos(env_id: str, env_kwargs: dict, episodes: int, seed: int, path: str, show_progress: bool = True) -> str:
@@ -31,6 +31,33 @@ def collect_demos(env_id: str, env_kwargs: dict, episodes: int, seed: int, path:
     collect_expert(env, path, episodes, seed=seed, show_progress=show_progress)
     env.close()
     return path
+
+
+def demo_records(config, show_progress: bool = True) -> tuple[str, list[dict]]:
+    """``(train_file, records with steps)`` of a run learning from the expert: ``config.train_file``, or
+    ``config.demo_episodes`` oracle episodes collected into ``<output_dir>/demos.jsonl``."""
+    train_file = config.train_file or collect_demos(config.env, config.env_kwargs_dict(), config.demo_episodes, config.seed,
+                                                    os.path.join(config.output_dir, "demos.jsonl"), show_progress)
+    records = [r for r in read_trajectories(train_file) if r.get("steps")]
+    if not records:
+        raise ValueError(f"train_file {train_file!r} holds no trajectory with steps")
+    return train_file, records
+
+
+def draw_sites(records: list[dict], trajectories: int | None, steps_per_trajectory: int | None, rng) -> list[tuple[int, int]]:
+    """Inspection's states: ``(record, step)`` for ``trajectories`` records (all when None) and
+    ``steps_per_trajectory`` steps of each (all when None), drawn without replacement from ``rng``, in order."""
+    chosen = range(len(records))
+    if trajectories is not None and trajectories < len(records):
+        chosen = sorted(rng.choice(len(records), trajectories, replace=False).tolist())
+    sites = []
+    for r in chosen:
+        steps = len(records[r]["steps"])
+        picked = range(steps)
+        if steps_per_trajectory is not None and steps_per_trajectory < steps:
+            picked = sorted(rng.choice(steps, steps_per_trajectory, replace=False).tolist())
+        sites += [(r, t) for t in picked]
+    return sites
 
 
 def sft_stage(train_file: str, output_dir: str, settings: dict, offline_config=None, show_progress: bool = True) -> str:

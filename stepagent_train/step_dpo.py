@@ -57,19 +57,18 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from wrappers import read_trajectories
 from wrappers.metrics import resolve_metric
 
 from .batching import batch_schedule
 from .checkpoint import write_json
-from .config import EnvTrainConfig, resolve_run_model
+from .config import InspectionConfig, resolve_run_model
 from .loop import CycleData, check_output_dir, cycle_file, open_session, read_json, run_cycles
 from .models import DEFAULT_MODEL, check_model_name
 from .offline_model import OfflineModelConfig
 from .packing import PairTokens, pair_logprobs
 from .policies import HFPolicy
 from .prompts import examples_from_record
-from .stages import collect_demos, sft_stage
+from .stages import demo_records, draw_sites, sft_stage
 
 __all__ = [
     "StepAgentConfig", "StepPair", "export_pairs", "inspect_steps", "reference_logprobs", "reflection_step",
@@ -83,24 +82,19 @@ _RESUME_KEYS = ("env", "env_kwargs", "train_file", "demo_episodes", "model", "sf
 
 
 @dataclass(kw_only=True)
-class StepAgentConfig(EnvTrainConfig):
+class StepAgentConfig(InspectionConfig):
     """Settings of a StepAgent run (inspection + step-level DPO reflection, in cycles); the shared
-    fields are :class:`~stepagent_train.config.EnvTrainConfig`'s."""
+    fields are :class:`~stepagent_train.config.InspectionConfig`'s."""
 
     output_dir: str = field(metadata={"help": "run folder: cycle-N/, checkpoints/, best/, metrics.jsonl, summary.json"})
     model: str | None = field(default=None, metadata={"help": "starting policy: SFT checkpoint or run folder, model folder or hub id; None runs SFT of sft_model first"})
     lora: bool | None = field(default=False, metadata={"help": "put a new LoRA adapter on a full model for the StepAgent stage (an adapter checkpoint always keeps training its own adapter)"})
     learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate (constant); ~1e-4 for the offline model or LoRA, ~1e-6 full fine-tuning of a pretrained LLM"})
     max_prompt_tokens: int | None = field(default=None, metadata={"help": "prompt token budget; None: the one saved with the model (what it was trained on), else 512"})
-    train_file: str | None = field(default=None, metadata={"help": "expert trajectory records (JSON Lines) to inspect; None collects demo_episodes oracle episodes into output_dir/demos.jsonl"})
-    demo_episodes: int = field(default=200, metadata={"help": "oracle episodes collected on the train split when train_file is None"})
     sft_model: str = field(default=DEFAULT_MODEL, metadata={"help": "model SFT starts from when model is None: smollm2-135m (LoRA), tiny (all weights), a hub id or folder"})
     sft_steps: int = field(default=300, metadata={"help": "SFT optimizer steps when model is None"})
     sft_learning_rate: float = field(default=1e-3, metadata={"help": "SFT peak learning rate when model is None (1e-3 suits LoRA on smollm2-135m; ~3e-3 for tiny from scratch)"})
     cycles: int = field(default=2, metadata={"help": "inspection + reflection cycles"})
-    trajectories: int | None = field(default=64, metadata={"help": "expert trajectories inspected per cycle, drawn without replacement (None: all)"})
-    steps_per_trajectory: int | None = field(default=None, metadata={"help": "steps inspected per trajectory, drawn without replacement (None: all)"})
-    k: int = field(default=2, metadata={"help": "actions sampled from the policy per inspected step"})
     temperature: float = field(default=1.0, metadata={"help": "sampling temperature of inspection (0: greedy, needs k=1)"})
     metric: str = field(default="exact", metadata={"help": "expert-step metric scoring a sample against the expert: exact, f1 or similarity"})
     agree_threshold: float = field(default=1.0, metadata={"help": "a sample scoring below this forms a (expert, sample) pair; 1.0: any disagreement"})
@@ -115,14 +109,10 @@ class StepAgentConfig(EnvTrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("demo_episodes", "sft_steps", "cycles", "k", "num_epochs", "save_every"):
+        for name in ("sft_steps", "cycles", "num_epochs", "save_every"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
-        for name in ("trajectories", "steps_per_trajectory"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"{name} must be None (all) or an int >= 1, got {value!r}")
         if self.temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {self.temperature!r}")
         if self.temperature == 0 and self.k > 1:
@@ -140,9 +130,6 @@ class StepAgentConfig(EnvTrainConfig):
         if not self.sft_learning_rate > 0:
             raise ValueError(f"sft_learning_rate must be > 0, got {self.sft_learning_rate!r}")
         check_model_name(self.sft_model)
-        if self.train_file is not None and not os.path.isfile(self.train_file):
-            raise ValueError(f"train_file {self.train_file!r} does not exist; record demos with stepagent-collect, "
-                             "or pass no train_file to collect demo_episodes oracle episodes")
 
 
 # -- pairs ---------------------------------------------------------------------
@@ -182,17 +169,12 @@ def inspect_steps(policy: HFPolicy, records: Sequence[dict], config: StepAgentCo
     metric = resolve_metric(config.metric)
     builder = policy.builder
     rng = np.random.default_rng([config.seed, cycle])
-    chosen_records = range(len(records))
-    if config.trajectories is not None and config.trajectories < len(records):
-        chosen_records = sorted(rng.choice(len(records), config.trajectories, replace=False).tolist())
+    examples = {}
     sites = []  # (record index, step, prompt, expert action)
-    for r in chosen_records:
-        steps = records[r]["steps"]
-        picked = range(len(steps))
-        if config.steps_per_trajectory is not None and config.steps_per_trajectory < len(steps):
-            picked = sorted(rng.choice(len(steps), config.steps_per_trajectory, replace=False).tolist())
-        examples = examples_from_record(builder, records[r])
-        sites += [(r, t, *examples[t]) for t in picked]
+    for r, t in draw_sites(records, config.trajectories, config.steps_per_trajectory, rng):
+        if r not in examples:
+            examples[r] = examples_from_record(builder, records[r])
+        sites.append((r, t, *examples[r][t]))
     if not sites:
         raise ValueError("inspection found no steps: the demonstrations hold no steps")
 
@@ -387,11 +369,7 @@ def train_stepagent(config: StepAgentConfig, offline_config: OfflineModelConfig 
     out = config.output_dir
     check_output_dir(config, "StepAgent")
     os.makedirs(out, exist_ok=True)
-    train_file = config.train_file or collect_demos(config.env, config.env_kwargs_dict(), config.demo_episodes, config.seed,
-                                                    os.path.join(out, "demos.jsonl"), show_progress)
-    records = [r for r in read_trajectories(train_file) if r.get("steps")]
-    if not records:
-        raise ValueError(f"train_file {train_file!r} holds no trajectory with steps")
+    train_file, records = demo_records(config, show_progress)
     if config.model is None:
         config_sft = dict(model=config.sft_model, max_steps=config.sft_steps, learning_rate=config.sft_learning_rate,
                           max_prompt_tokens=config.max_prompt_tokens or 512, max_answer_tokens=config.max_answer_tokens,
