@@ -2,6 +2,7 @@
 
     python benchmarks/rl_from_sft.py --env StepGrid-v0 --sft-model tiny --out runs/rl-grid
     python benchmarks/rl_from_sft.py --env StepShop-v0 --start runs/demo/sft --out runs/rl-shop --seeds 0
+    python benchmarks/rl_from_sft.py --env StepShop-v0 --sft-model smollm2-135m --algos eto,stepagent,stepagent_irl ...
 
 Steps: expert demos of the train split and SFT on them (or ``--start``, an
 existing SFT checkpoint); then for every algorithm (``--algos``, e.g.
@@ -43,7 +44,9 @@ def main() -> None:
     parser.add_argument("--sft-steps", type=int, default=300)
     parser.add_argument("--sft-lr", type=float, default=3e-3)
     parser.add_argument("--algos", default="grpo:outcome,grpo:step,ppo:outcome",
-                        help="comma list of algorithm:reward; algorithms: grpo, rloo, gigpo, ppo, llm4teach, arpo")
+                        help="comma list of algorithm:reward; algorithms: grpo, rloo, gigpo, ppo, llm4teach, arpo; and, "
+                             "learning from the expert's demos with no reward part: eto, stepagent (implicit reflection, "
+                             "step-DPO), stepagent_irl (inverse reflection)")
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--iterations", type=int, default=6)
     parser.add_argument("--tasks", type=int, default=8, help="tasks per iteration")
@@ -57,10 +60,15 @@ def main() -> None:
     parser.add_argument("--teacher-epsilon", type=float, default=0.3,
                         help="llm4teach: the oracle teacher's mass on non-expert actions; the teacher alone is "
                              "evaluated too (acting by its distribution)")
+    parser.add_argument("--k", type=int, default=2, help="stepagent, stepagent_irl: actions sampled per inspected state "
+                        "(--tasks expert trajectories are inspected per cycle; eto explores --tasks tasks per round)")
+    parser.add_argument("--irl-rollouts", default="prefix", help="stepagent_irl: prefix, free or both")
+    parser.add_argument("--sft-weight", type=float, default=0.0, help="stepagent, eto: weight of the SFT term on the expert's actions")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--update-epochs", type=int, default=1)
     parser.add_argument("--max-prompt-tokens", type=int, default=None)
+    parser.add_argument("--max-turns", type=int, default=None, help="past turns kept in prompts (SFT and every run)")
     parser.add_argument("--mixed-precision", default="no")
     parser.add_argument("--test-episodes", type=int, default=50)
     parser.add_argument("--num-envs", type=int, default=16)
@@ -73,23 +81,59 @@ def main() -> None:
         demos = collect_demos(args.env, env_kwargs, args.demos, 0, os.path.join(args.out, "demos.jsonl"))
         start = sft_stage(demos, os.path.join(args.out, "sft"), dict(
             model=args.sft_model, max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=16,
-            max_prompt_tokens=args.max_prompt_tokens or 512, seed=0, mixed_precision=args.mixed_precision))
+            max_prompt_tokens=args.max_prompt_tokens or 512, max_turns=args.max_turns, seed=0,
+            mixed_precision=args.mixed_precision))
     start = latest_checkpoint(start) or start
 
+    demos = os.path.join(args.out, "demos.jsonl")
+    if any(spec.split(":")[0] in _FROM_DEMOS for spec in args.algos.split(",")):
+        collect_demos(args.env, env_kwargs, args.demos, 0, demos)
     runs: dict[str, list[str]] = {}
     for spec in args.algos.split(","):
-        algorithm, reward = spec.split(":")
+        algorithm, _, reward = spec.partition(":")
+        name = algorithm if algorithm in _FROM_DEMOS else f"{algorithm}-{reward or 'outcome'}"
         for seed in [int(s) for s in args.seeds.split(",")]:
-            folder = os.path.join(args.out, f"{algorithm}-{reward}-seed{seed}")
-            runs.setdefault(f"{algorithm}-{reward}", []).append(folder)
+            folder = os.path.join(args.out, f"{name}-seed{seed}")
+            runs.setdefault(name, []).append(folder)
             if os.path.exists(os.path.join(folder, "summary.json")) and _done(folder, args.iterations):
                 continue
-            _train(algorithm, reward, seed, folder, start, args)
+            if algorithm in _FROM_DEMOS:
+                _train_from_demos(algorithm, seed, folder, start, demos, args)
+            else:
+                _train(algorithm, reward or "outcome", seed, folder, start, args)
 
     evaluations = _evaluate_all(start, runs, args, env_kwargs)
     if "llm4teach" in args.algos:
         evaluations["teacher"] = _evaluate_teacher(args, env_kwargs)
     _report(args, start, runs, evaluations)
+
+
+_FROM_DEMOS = ("eto", "stepagent", "stepagent_irl")
+
+
+def _train_from_demos(algorithm: str, seed: int, folder: str, start: str, demos: str, args) -> None:
+    """ETO and StepAgent's two reflections on the same demos, budget (``--iterations`` cycles, ``--tasks``
+    trajectories a cycle) and settings."""
+    common = dict(output_dir=folder, env=args.env, env_kwargs=args.env_kwargs, model=start, seed=seed, train_file=demos,
+                  learning_rate=args.lr, batch_size=args.batch_size, dev_episodes=0, eval_initial=False,
+                  num_envs=args.num_envs, max_prompt_tokens=args.max_prompt_tokens, max_turns=args.max_turns,
+                  mixed_precision=args.mixed_precision, max_new_tokens=args.max_new_tokens,
+                  resume=os.path.isdir(os.path.join(folder, "checkpoints")))
+    if algorithm == "eto":
+        from stepagent_train.eto import ETOConfig, train_eto
+
+        train_eto(ETOConfig(**common, rounds=args.iterations, tasks_per_round=args.tasks, sft_weight=args.sft_weight))
+    elif algorithm == "stepagent":
+        from stepagent_train.step_dpo import StepAgentConfig, train_stepagent
+
+        train_stepagent(StepAgentConfig(**common, cycles=args.iterations, trajectories=args.tasks, k=args.k,
+                                        sft_weight=args.sft_weight))
+    else:
+        from stepagent_train.step_irl import StepIRLConfig, train_step_irl
+
+        train_step_irl(StepIRLConfig(**common, iterations=args.iterations, trajectories=args.tasks, k=args.k,
+                                     rollouts=args.irl_rollouts, tasks_per_iteration=args.tasks,
+                                     update_epochs=args.update_epochs))
 
 
 def _done(folder: str, iterations: int) -> bool:
@@ -213,7 +257,8 @@ def _report(args, start: str, runs: dict[str, list[str]], evaluations: dict[str,
         c_low, c_high = _t_interval(calls)
         rows.append(f"| {name} | {np.mean(scores):.3f} | [{low:.3f}, {high:.3f}] | {np.mean(wins):.3f} | "
                     f"{np.mean(calls):.2f} | [{c_low:.2f}, {c_high:.2f}] |")
-        curves[name] = [[(c["cycle"], c["success_rate"], c["mean_return"]) for c in
+        curves[name] = [[(c["cycle"], c.get("success_rate", c.get("free_success_rate", np.nan)),
+                          c.get("mean_return", c.get("mean_turn_reward", np.nan))) for c in
                          json.load(open(os.path.join(f, "summary.json"), encoding="utf-8"))["cycles"]] for f in folders]
     text = (f"# RL from SFT on {args.env} ({args.test_episodes} test tasks, greedy)\n\nStart: `{start}`\n\n"
             "Per run (95% bootstrap intervals over tasks):\n\n```\n" + format_table(table) + "\n```\n\n"

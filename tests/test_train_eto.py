@@ -144,3 +144,13 @@ def test_resume_mid_round_equals_an_uninterrupted_run(tmp_path, demos, model_dir
 def test_bad_configs_name_the_field_and_value(tmp_path, demos, model_dir, field, value, message):
     with pytest.raises(ValueError, match=message):
         eto_config(tmp_path, demos, model_dir, **{field: value})
+
+
+def test_eto_command(tmp_path, demos, model_dir, capsys):
+    from stepagent_train.cli import main
+
+    assert main(["eto", "--output-dir", str(tmp_path / "run"), "--train-file", demos, "--model", model_dir, "--rounds", "1",
+                 "--tasks-per-round", "2", "--max-new-tokens", "8", "--max-prompt-tokens", "256", "--dev-episodes", "0",
+                 "--no-eval-initial", "--num-envs", "2"]) == 0
+    assert "best:" in capsys.readouterr().out
+    assert (tmp_path / "run" / "cycle-1" / "pairs.json").is_file()

@@ -158,6 +158,17 @@ def test_one_command_two_reflections(tmp_path, word_model, corridor_demos, capsy
 
 
 # -- bad input ---------------------------------------------------------------------
+def test_a_missing_trainer_dependency_is_named_with_the_fix():
+    from stepagent_train.cli import _trainer_dependencies
+
+    with pytest.raises(SystemExit, match=r"peft is missing; install them with pip install torch==2.13.0 && pip install -e"):
+        with _trainer_dependencies():
+            raise ModuleNotFoundError("No module named 'peft'", name="peft")
+    with pytest.raises(ModuleNotFoundError):  # not one of the trainer's: a real bug, raised as is
+        with _trainer_dependencies():
+            raise ModuleNotFoundError("No module named 'stepagent_train.nope'", name="stepagent_train.nope")
+
+
 @pytest.mark.parametrize("kw, message", [
     (dict(reward="step"), "inverse RL learns its step reward"),
     (dict(rollouts="all"), "unknown rollouts 'all'; expected one of prefix, free, both"),
