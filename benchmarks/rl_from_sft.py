@@ -71,6 +71,8 @@ def main() -> None:
     parser.add_argument("--max-turns", type=int, default=None, help="past turns kept in prompts (SFT and every run)")
     parser.add_argument("--mixed-precision", default="no")
     parser.add_argument("--test-episodes", type=int, default=50)
+    parser.add_argument("--inspect-episodes", type=int, default=20,
+                        help="first N test tasks of the step agreement along the expert's path (0: none)")
     parser.add_argument("--num-envs", type=int, default=16)
     args = parser.parse_args()
     env_kwargs = parse_env_kwargs(args.env_kwargs)
@@ -103,6 +105,9 @@ def main() -> None:
                 _train(algorithm, reward or "outcome", seed, folder, start, args)
 
     evaluations = _evaluate_all(start, runs, args, env_kwargs)
+    if args.inspect_episodes:
+        for name, inspection in _inspect_all(start, runs, args, env_kwargs).items():
+            evaluations[name]["expert_path_agreement"] = inspection["step_agreement"]
     if "llm4teach" in args.algos:
         evaluations["teacher"] = _evaluate_teacher(args, env_kwargs)
     _report(args, start, runs, evaluations)
@@ -188,6 +193,23 @@ def _evaluate_all(start: str, runs: dict[str, list[str]], args, env_kwargs: dict
     return {k.split("@", 1)[0]: v for k, v in done.items() if k.split("@", 1)[1] in todo.values()}
 
 
+def _inspect_all(start: str, runs: dict[str, list[str]], args, env_kwargs: dict) -> dict[str, dict]:
+    """Every policy's step agreement with the expert along the expert's own path (cached per checkpoint)."""
+    from stepagent_train.evaluate import inspect_policy
+    from stepagent_train.policies import HFPolicy
+
+    path = os.path.join(args.out, "inspections.json")
+    done = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
+    todo = {"sft": start} | {os.path.basename(f): latest_checkpoint(f) for folders in runs.values() for f in folders}
+    for name, checkpoint in todo.items():
+        key = f"{name}@{checkpoint}@{args.inspect_episodes}"
+        if key not in done:
+            policy = HFPolicy.from_pretrained(checkpoint, device="cpu", max_new_tokens=args.max_new_tokens)
+            done[key] = inspect_policy(policy, args.env, "test", args.inspect_episodes, args.num_envs, env_kwargs)
+            write_json(path, done)
+    return {name: done[f"{name}@{checkpoint}@{args.inspect_episodes}"] for name, checkpoint in todo.items()}
+
+
 def _tool_calls(path: str, tools: list[str]) -> float:
     """Mean tool calls per episode of a records file: actions naming one of ``tools`` before a bracket."""
     import re
@@ -238,13 +260,14 @@ def _t_interval(values: list[float]) -> list[float]:
 
 
 def _result(evaluation: dict) -> EvalResult:
-    return EvalResult(**{k: v for k, v in evaluation.items() if k != "tool_calls"})
+    return EvalResult(**{k: v for k, v in evaluation.items() if k not in ("tool_calls", "expert_path_agreement")})
 
 
 def _report(args, start: str, runs: dict[str, list[str]], evaluations: dict[str, dict]) -> None:
     table = [_result(evaluations["sft"])] + [_result(evaluations[os.path.basename(f)])
                                                   for folders in runs.values() for f in folders]
-    rows = [f"| {name} | {evaluations[name]['mean_score']:.3f} | - | {evaluations[name]['success_rate']:.3f} | "
+    rows = [f"| {name} | {evaluations[name]['mean_score']:.3f} | - | {evaluations[name]['success_rate']:.3f} | - | "
+            f"{evaluations[name].get('expert_path_agreement', float('nan')):.3f} | - | "
             f"{evaluations[name].get('tool_calls', float('nan')):.2f} | - |" for name in ("sft", "teacher") if name in evaluations]
     if "teacher" in evaluations:
         table.insert(1, _result(evaluations["teacher"]))
@@ -253,17 +276,19 @@ def _report(args, start: str, runs: dict[str, list[str]], evaluations: dict[str,
         scores = [evaluations[os.path.basename(f)]["mean_score"] for f in folders]
         wins = [evaluations[os.path.basename(f)]["success_rate"] for f in folders]
         calls = [evaluations[os.path.basename(f)].get("tool_calls", float("nan")) for f in folders]
-        low, high = _t_interval(scores)
+        agree = [evaluations[os.path.basename(f)].get("expert_path_agreement", float("nan")) for f in folders]
+        cells = [f"{np.mean(v):.3f} | [{_t_interval(v)[0]:.3f}, {_t_interval(v)[1]:.3f}]" for v in (scores, wins, agree)]
         c_low, c_high = _t_interval(calls)
-        rows.append(f"| {name} | {np.mean(scores):.3f} | [{low:.3f}, {high:.3f}] | {np.mean(wins):.3f} | "
-                    f"{np.mean(calls):.2f} | [{c_low:.2f}, {c_high:.2f}] |")
+        rows.append(f"| {name} | {' | '.join(cells)} | {np.mean(calls):.2f} | [{c_low:.2f}, {c_high:.2f}] |")
         curves[name] = [[(c["cycle"], c.get("success_rate", c.get("free_success_rate", np.nan)),
                           c.get("mean_return", c.get("mean_turn_reward", np.nan))) for c in
                          json.load(open(os.path.join(f, "summary.json"), encoding="utf-8"))["cycles"]] for f in folders]
     text = (f"# RL from SFT on {args.env} ({args.test_episodes} test tasks, greedy)\n\nStart: `{start}`\n\n"
             "Per run (95% bootstrap intervals over tasks):\n\n```\n" + format_table(table) + "\n```\n\n"
-            "Over seeds (mean test score and tool calls per episode, 95% t intervals over seeds):\n\n"
-            "| policy | score | 95% CI | success | tool calls/ep | 95% CI |\n|---|---|---|---|---|---|\n"
+            "Over seeds (means over seeds with 95% t intervals over seeds: test score, success, step agreement with "
+            f"the expert along the expert's path on the first {args.inspect_episodes} test tasks, tool calls per episode):\n\n"
+            "| policy | score | 95% CI | success | 95% CI | expert-path agree | 95% CI | tool calls/ep | 95% CI |\n"
+            "|---|---|---|---|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n")
     with open(os.path.join(args.out, "results.md"), "w", encoding="utf-8") as f:
         f.write(text)
