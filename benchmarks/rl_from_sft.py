@@ -30,6 +30,9 @@ import numpy as np  # noqa: E402
 from stepagent_envs.evaluate import EvalResult, format_table  # noqa: E402
 from stepagent_train.checkpoint import latest_checkpoint, write_json  # noqa: E402
 from stepagent_train.config import parse_env_kwargs  # noqa: E402
+from stepagent_train.experiments import (  # noqa: E402
+    FROM_DEMOS, Budget, cell_done, evaluate_cached, evaluate_teacher, inspect_cached, t_interval, train_cell,
+)
 from stepagent_train.stages import collect_demos, sft_stage  # noqa: E402
 
 
@@ -88,175 +91,38 @@ def main() -> None:
     start = latest_checkpoint(start) or start
 
     demos = os.path.join(args.out, "demos.jsonl")
-    if any(spec.split(":")[0] in _FROM_DEMOS for spec in args.algos.split(",")):
+    if any(spec.split(":")[0] in FROM_DEMOS for spec in args.algos.split(",")):
         collect_demos(args.env, env_kwargs, args.demos, 0, demos)
+    budget = Budget(iterations=args.iterations, tasks=args.tasks, group_size=args.group_size,
+                    initial_rollouts=args.initial_rollouts, k=args.k, lr=args.lr, batch_size=args.batch_size,
+                    update_epochs=args.update_epochs, sft_weight=args.sft_weight, irl_rollouts=args.irl_rollouts,
+                    teacher_epsilon=args.teacher_epsilon, max_new_tokens=args.max_new_tokens,
+                    max_prompt_tokens=args.max_prompt_tokens, max_turns=args.max_turns,
+                    mixed_precision=args.mixed_precision, num_envs=args.num_envs)
     runs: dict[str, list[str]] = {}
     for spec in args.algos.split(","):
         algorithm, _, reward = spec.partition(":")
-        name = algorithm if algorithm in _FROM_DEMOS else f"{algorithm}-{reward or 'outcome'}"
+        name = algorithm if algorithm in FROM_DEMOS and not reward else f"{algorithm}-{reward or 'outcome'}"
         for seed in [int(s) for s in args.seeds.split(",")]:
             folder = os.path.join(args.out, f"{name}-seed{seed}")
             runs.setdefault(name, []).append(folder)
-            if os.path.exists(os.path.join(folder, "summary.json")) and _done(folder, args.iterations):
-                continue
-            if algorithm in _FROM_DEMOS:
-                _train_from_demos(algorithm, seed, folder, start, demos, args)
-            else:
-                _train(algorithm, reward or "outcome", seed, folder, start, args)
+            if not cell_done(folder, args.iterations):
+                train_cell(algorithm, reward, args.env, args.env_kwargs, seed, folder, start, demos, budget)
 
-    evaluations = _evaluate_all(start, runs, args, env_kwargs)
+    todo = {"sft": start} | {os.path.basename(f): latest_checkpoint(f) for folders in runs.values() for f in folders}
+    tools = args.tools.split(",")
+    evaluations = {name: evaluate_cached(os.path.join(args.out, "evaluations.json"), name, checkpoint, args.env, env_kwargs,
+                                         args.test_episodes, args.num_envs, args.max_new_tokens,
+                                         os.path.join(args.out, f"test-{name}.jsonl"), tools)
+                   for name, checkpoint in todo.items()}
     if args.inspect_episodes:
-        for name, inspection in _inspect_all(start, runs, args, env_kwargs).items():
-            evaluations[name]["expert_path_agreement"] = inspection["step_agreement"]
+        for name, checkpoint in todo.items():
+            evaluations[name]["expert_path_agreement"] = inspect_cached(
+                os.path.join(args.out, "inspections.json"), name, checkpoint, args.env, env_kwargs, args.inspect_episodes,
+                args.num_envs, args.max_new_tokens)["step_agreement"]
     if "llm4teach" in args.algos:
-        evaluations["teacher"] = _evaluate_teacher(args, env_kwargs)
+        evaluations["teacher"] = asdict(evaluate_teacher(args.env, env_kwargs, args.teacher_epsilon, args.test_episodes))
     _report(args, start, runs, evaluations)
-
-
-_FROM_DEMOS = ("eto", "stepagent", "stepagent_irl")
-
-
-def _train_from_demos(algorithm: str, seed: int, folder: str, start: str, demos: str, args) -> None:
-    """ETO and StepAgent's two reflections on the same demos, budget (``--iterations`` cycles, ``--tasks``
-    trajectories a cycle) and settings."""
-    common = dict(output_dir=folder, env=args.env, env_kwargs=args.env_kwargs, model=start, seed=seed, train_file=demos,
-                  learning_rate=args.lr, batch_size=args.batch_size, dev_episodes=0, eval_initial=False,
-                  num_envs=args.num_envs, max_prompt_tokens=args.max_prompt_tokens, max_turns=args.max_turns,
-                  mixed_precision=args.mixed_precision, max_new_tokens=args.max_new_tokens,
-                  resume=os.path.isdir(os.path.join(folder, "checkpoints")))
-    if algorithm == "eto":
-        from stepagent_train.eto import ETOConfig, train_eto
-
-        train_eto(ETOConfig(**common, rounds=args.iterations, tasks_per_round=args.tasks, sft_weight=args.sft_weight))
-    elif algorithm == "stepagent":
-        from stepagent_train.step_dpo import StepAgentConfig, train_stepagent
-
-        train_stepagent(StepAgentConfig(**common, cycles=args.iterations, trajectories=args.tasks, k=args.k,
-                                        sft_weight=args.sft_weight))
-    else:
-        from stepagent_train.step_irl import StepIRLConfig, train_step_irl
-
-        train_step_irl(StepIRLConfig(**common, iterations=args.iterations, trajectories=args.tasks, k=args.k,
-                                     rollouts=args.irl_rollouts, tasks_per_iteration=args.tasks,
-                                     update_epochs=args.update_epochs))
-
-
-def _done(folder: str, iterations: int) -> bool:
-    with open(os.path.join(folder, "summary.json"), encoding="utf-8") as f:
-        return len(json.load(f)["cycles"]) >= iterations
-
-
-def _train(algorithm: str, reward: str, seed: int, folder: str, start: str, args) -> None:
-    common = dict(output_dir=folder, env=args.env, env_kwargs=args.env_kwargs, model=start, reward=reward, seed=seed,
-                  iterations=args.iterations, tasks_per_iteration=args.tasks, learning_rate=args.lr,
-                  batch_size=args.batch_size, update_epochs=args.update_epochs, dev_episodes=0, eval_initial=False,
-                  num_envs=args.num_envs, max_prompt_tokens=args.max_prompt_tokens, mixed_precision=args.mixed_precision,
-                  max_new_tokens=args.max_new_tokens,
-                  resume=os.path.isdir(os.path.join(folder, "checkpoints")))
-    if algorithm == "ppo":
-        from stepagent_train.ppo import PPOConfig, train_ppo
-
-        train_ppo(PPOConfig(**common))
-    elif algorithm == "arpo":
-        from stepagent_train.arpo import ARPOConfig, train_arpo
-
-        train_arpo(ARPOConfig(**common, group_size=args.group_size,
-                              initial_rollouts=args.initial_rollouts or max(1, args.group_size // 2)))
-    elif algorithm == "llm4teach":
-        from stepagent_train.llm4teach import LLM4TeachConfig, train_llm4teach
-
-        train_llm4teach(LLM4TeachConfig(**common, teacher_epsilon=args.teacher_epsilon))
-    else:
-        from stepagent_train.grpo import GRPOConfig, train_grpo
-
-        train_grpo(GRPOConfig(**common, group_size=args.group_size, estimator=algorithm))
-
-
-def _evaluate_all(start: str, runs: dict[str, list[str]], args, env_kwargs: dict) -> dict[str, dict]:
-    from stepagent_train.evaluate import evaluate_policy
-    from stepagent_train.policies import HFPolicy
-
-    path = os.path.join(args.out, "evaluations.json")
-    done = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
-    todo = {"sft": start} | {os.path.basename(f): latest_checkpoint(f) for folders in runs.values() for f in folders}
-    for name, checkpoint in todo.items():
-        key = f"{name}@{checkpoint}"
-        if key in done:
-            continue
-        policy = HFPolicy.from_pretrained(checkpoint, device="cpu", max_new_tokens=args.max_new_tokens)
-        records = os.path.join(args.out, f"test-{name}.jsonl")
-        if os.path.exists(records):
-            os.remove(records)  # an evaluation killed midway is played again
-        result = evaluate_policy(policy, args.env, "test", name, args.test_episodes, args.num_envs, env_kwargs, out=records)
-        done[key] = asdict(result) | {"tool_calls": _tool_calls(records, args.tools.split(","))}
-        write_json(path, done)
-    return {k.split("@", 1)[0]: v for k, v in done.items() if k.split("@", 1)[1] in todo.values()}
-
-
-def _inspect_all(start: str, runs: dict[str, list[str]], args, env_kwargs: dict) -> dict[str, dict]:
-    """Every policy's step agreement with the expert along the expert's own path (cached per checkpoint)."""
-    from stepagent_train.evaluate import inspect_policy
-    from stepagent_train.policies import HFPolicy
-
-    path = os.path.join(args.out, "inspections.json")
-    done = json.load(open(path, encoding="utf-8")) if os.path.exists(path) else {}
-    todo = {"sft": start} | {os.path.basename(f): latest_checkpoint(f) for folders in runs.values() for f in folders}
-    for name, checkpoint in todo.items():
-        key = f"{name}@{checkpoint}@{args.inspect_episodes}"
-        if key not in done:
-            policy = HFPolicy.from_pretrained(checkpoint, device="cpu", max_new_tokens=args.max_new_tokens)
-            done[key] = inspect_policy(policy, args.env, "test", args.inspect_episodes, args.num_envs, env_kwargs)
-            write_json(path, done)
-    return {name: done[f"{name}@{checkpoint}@{args.inspect_episodes}"] for name, checkpoint in todo.items()}
-
-
-def _tool_calls(path: str, tools: list[str]) -> float:
-    """Mean tool calls per episode of a records file: actions naming one of ``tools`` before a bracket."""
-    import re
-
-    from wrappers import read_trajectories
-
-    call = re.compile(rf"^\s*({'|'.join(map(re.escape, tools))})\s*\[", re.IGNORECASE)
-    records = read_trajectories(path)
-    return float(np.mean([sum(bool(call.match(str(s["action"]))) for s in r["steps"]) for r in records])) if records else 0.0
-
-
-def _evaluate_teacher(args, env_kwargs: dict) -> dict:
-    """The oracle teacher acting alone: the expert's action with probability 1 - epsilon, else another
-    candidate at random (what the student is taught), on the same test tasks."""
-    import random
-
-    import gymnasium as gym
-
-    from stepagent_envs import ExpertUnavailable
-    from stepagent_envs.evaluate import evaluate
-
-    env = gym.make(args.env, split="test", **env_kwargs)
-    rng = random.Random(0)
-
-    def teacher(obs, info):
-        try:
-            expert = env.unwrapped.expert_action()
-        except ExpertUnavailable:
-            return rng.choice(info["valid_actions"])
-        others = [a for a in info["valid_actions"] if a != expert]
-        return rng.choice(others) if others and rng.random() < args.teacher_epsilon else expert
-
-    result = evaluate(env, teacher, f"teacher e={args.teacher_epsilon}", args.test_episodes, show_progress=False)
-    env.close()
-    return asdict(result)
-
-
-# Two-sided 95% quantiles of Student's t by degrees of freedom (few seeds).
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
-
-
-def _t_interval(values: list[float]) -> list[float]:
-    """A 95% t interval of the mean over seeds (nan with one seed)."""
-    if len(values) < 2:
-        return [float("nan"), float("nan")]
-    half = _T95.get(len(values) - 1, 1.96) * np.std(values, ddof=1) / np.sqrt(len(values))
-    return [float(np.mean(values) - half), float(np.mean(values) + half)]
 
 
 def _result(evaluation: dict) -> EvalResult:
@@ -277,8 +143,8 @@ def _report(args, start: str, runs: dict[str, list[str]], evaluations: dict[str,
         wins = [evaluations[os.path.basename(f)]["success_rate"] for f in folders]
         calls = [evaluations[os.path.basename(f)].get("tool_calls", float("nan")) for f in folders]
         agree = [evaluations[os.path.basename(f)].get("expert_path_agreement", float("nan")) for f in folders]
-        cells = [f"{np.mean(v):.3f} | [{_t_interval(v)[0]:.3f}, {_t_interval(v)[1]:.3f}]" for v in (scores, wins, agree)]
-        c_low, c_high = _t_interval(calls)
+        cells = [f"{np.mean(v):.3f} | [{t_interval(v)[0]:.3f}, {t_interval(v)[1]:.3f}]" for v in (scores, wins, agree)]
+        c_low, c_high = t_interval(calls)
         rows.append(f"| {name} | {' | '.join(cells)} | {np.mean(calls):.2f} | [{c_low:.2f}, {c_high:.2f}] |")
         curves[name] = [[(c["cycle"], c.get("success_rate", c.get("free_success_rate", np.nan)),
                           c.get("mean_return", c.get("mean_turn_reward", np.nan))) for c in
