@@ -63,6 +63,9 @@ class ETOConfig(ExpertDemosConfig):
     pair_when: str = field(default="lower", metadata={"help": "pair an agent trajectory with the expert's when it failed (failed) or scored below it (lower)"})
     beta: float = field(default=0.1, metadata={"help": "DPO inverse temperature on the trajectory log-ratio margin"})
     sft_weight: float = field(default=0.0, metadata={"help": "weight of the expert trajectories' token-mean NLL added to the DPO loss"})
+    batch_size: int = field(default=1, metadata={"help": "pairs per micro-batch: a pair is two whole trajectories "
+                                                     "(all their turns), so 1 bounds memory; grad_accum_steps makes the step"})
+    grad_accum_steps: int = field(default=8, metadata={"help": "micro-batches (pairs, at batch_size 1) per optimizer step"})
     num_epochs: int = field(default=1, metadata={"help": "passes over a round's pairs"})
     save_every: int = field(default=50, metadata={"help": "also write a checkpoint every N optimizer steps within a round"})
     eval_initial: bool = field(default=True, metadata={"help": "also evaluate the starting policy on dev (a candidate for best)"})

@@ -70,7 +70,10 @@ def train_cell(algorithm: str, reward: str, env: str, env_kwargs: str | None, se
     if algorithm == "eto":
         from .eto import ETOConfig, train_eto
 
-        return train_eto(ETOConfig(**base, train_file=demos, rounds=b.iterations, tasks_per_round=b.tasks,
+        # A pair is two whole trajectories (~10 turns on StepShop): 8 in one micro-batch held 23 GiB of activations
+        # (killed for memory on 24 GiB). One pair per micro-batch, the budget's batch as accumulation: the same step.
+        eto = dict(base, batch_size=1, grad_accum_steps=b.batch_size)
+        return train_eto(ETOConfig(**eto, train_file=demos, rounds=b.iterations, tasks_per_round=b.tasks,
                                    sft_weight=b.sft_weight), show_progress)
     if algorithm == "stepagent":
         from .step_dpo import StepAgentConfig, train_stepagent

@@ -43,7 +43,7 @@ def manual_logprob(model, prompt_ids, answer_ids):
 
 def eto_config(out, demos, model_dir, **kw):
     base = dict(output_dir=str(out), train_file=demos, model=model_dir, rounds=2, tasks_per_round=None, max_new_tokens=8,
-                max_prompt_tokens=256, batch_size=1, learning_rate=1e-3, dev_episodes=0, eval_initial=False, num_envs=4,
+                max_prompt_tokens=256, batch_size=1, grad_accum_steps=1, learning_rate=1e-3, dev_episodes=0, eval_initial=False, num_envs=4,
                 pair_when="failed", seed=0)
     return ETOConfig(**{**base, **kw})
 
@@ -107,7 +107,13 @@ def test_round_pairs_failed_exploration_with_the_expert_and_saves_them(tmp_path,
     for pair, agent in zip(saved["pairs"], failed):
         assert pair["task_id"] == agent["task_id"] and len(pair["chosen"]) == len(expert[agent["task_id"]]["steps"])
         assert len(pair["rejected"]) == len(agent["steps"]) and pair["ref_chosen_logp"] < 0
-    assert report["steps"] == len(failed)  # batch_size 1, one epoch: one optimizer step per pair
+    assert report["steps"] == len(failed)  # batch_size 1, no accumulation, one epoch: one optimizer step per pair
+
+
+def test_default_micro_batch_is_one_pair_accumulated_to_eight(tmp_path, demos, model_dir):
+    # A pair is two whole trajectories: 8 pairs in one forward of the default model took 23 GiB on StepShop.
+    config = ETOConfig(output_dir=str(tmp_path / "run"), train_file=demos, model=model_dir)
+    assert (config.batch_size, config.grad_accum_steps) == (1, 8)
 
 
 def test_resume_mid_round_equals_an_uninterrupted_run(tmp_path, demos, model_dir, monkeypatch):
