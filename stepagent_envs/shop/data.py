@@ -65,8 +65,19 @@ class Product:
 
     def search_text(self) -> str:
         """The text the search engine indexes for this product."""
-        opts = " ".join(v for vals in self.options.values() for v in vals)
-        return " ".join((self.title, self.query, " ".join(self.bullets), self.description, opts))
+        return _search_text(self.title, self.query, self.bullets, self.description, self.options)
+
+
+def _search_text(title: str, query: str, bullets: list[str], description: str, options: dict[str, list[str]]) -> str:
+    opts = " ".join(v for vals in options.values() for v in vals)
+    return " ".join((title, query, " ".join(bullets), description, opts))
+
+
+def record_search_text(record: dict) -> str:
+    """``Product.search_text`` of an ``items_shuffle`` record, without building the product
+    (no price draw: a search index can be built apart from the tables)."""
+    return _search_text(_title(record), _query(record), _bullets(record.get("small_description")),
+                        _description(record), parse_options(record.get("customization_options")))
 
 
 @dataclass(slots=True, frozen=True)
@@ -174,6 +185,18 @@ def _bullets(small_description: object) -> list[str]:
     return [b.strip() for b in small_description if isinstance(b, str) and b.strip()]
 
 
+def _title(record: dict) -> str:
+    return str(record.get("name") or "").strip()
+
+
+def _query(record: dict) -> str:
+    return str(record.get("query") or "").lower().strip()
+
+
+def _description(record: dict) -> str:
+    return str(record.get("full_description") or "").strip()
+
+
 def _product(record: dict, attributes: list[str] | None, rng: random.Random) -> Product:
     pricing = parse_pricing(record.get("pricing"))
     if not pricing:
@@ -186,16 +209,16 @@ def _product(record: dict, attributes: list[str] | None, rng: random.Random) -> 
     reviews = record.get("reviews")
     return Product(
         asin=str(record["asin"]).strip().upper(),
-        title=str(record.get("name") or "").strip(),
+        title=_title(record),
         category=str(record.get("category") or "").strip(),
-        query=str(record.get("query") or "").lower().strip(),
+        query=_query(record),
         product_category=str(record.get("product_category") or "").strip(),
         pricing=pricing,
         price_tag=price_tag(pricing),
         price=price,
         options=parse_options(record.get("customization_options")),
         bullets=_bullets(record.get("small_description")),
-        description=str(record.get("full_description") or "").strip(),
+        description=_description(record),
         attributes=list(attributes) if attributes else ["DUMMY_ATTR"],
         rating=str(rating) if rating not in (None, "") else "N.A.",
         reviews=[r for r in reviews if isinstance(r, dict)] if isinstance(reviews, list) else [],

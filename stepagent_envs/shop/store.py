@@ -9,7 +9,11 @@ The generated default catalogue and the search indexes are cached under
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
+import subprocess
+import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +26,9 @@ from .tables import ShopData, load_shop_data
 #: Size and seed of the embedded default catalogue.
 DEFAULT_NUM_PRODUCTS = 1000
 DEFAULT_SEED = 0
+#: From this size of ``items_shuffle`` file on, a search index that is not cached yet is built
+#: by a second process while this one builds the tables (1M products: about 1.5 GB).
+PARALLEL_INDEX_BYTES = 64 * 2**20
 
 _LOCK = threading.Lock()
 _SHOPS: dict[tuple, Shop] = {}
@@ -63,9 +70,47 @@ def load_shop(data_dir: str | os.PathLike | None = None, goals: str = "synthetic
     with _LOCK:
         shop = _SHOPS.get(key)
         if shop is None:
-            data = load_shop_data(data_dir, goals=goals, seed=SPLIT_SEED, show_progress=show_progress)
-            items = next(data_dir.glob("items_shuffle*.json"))
+            items = list(data_dir.glob("items_shuffle*.json")) if data_dir.is_dir() else []
+            builder = _start_index_build(items[0]) if len(items) == 1 else None
+            try:
+                data = load_shop_data(data_dir, goals=goals, seed=SPLIT_SEED, show_progress=show_progress)
+            except BaseException:
+                if builder is not None:
+                    builder.kill()
+                    _finish_index_build(builder, killed=True)
+                raise
+            if builder is not None:
+                _finish_index_build(builder)
             texts = lambda: (p.search_text() for p in data.products)  # noqa: E731  (streamed from the tables)
-            search = BM25Index(texts, cache_dir=_index_dir(items), show_progress=show_progress)
+            search = BM25Index(texts, cache_dir=_index_dir(items[0]), show_progress=show_progress)
             shop = _SHOPS[key] = Shop(data, search, {})
         return shop
+
+
+def _start_index_build(items: Path) -> subprocess.Popen | None:
+    """Start building a large catalogue's missing index in a second process (None: build it here, later)."""
+    folder = _index_dir(items)
+    if (folder / "done").exists() or items.stat().st_size < PARALLEL_INDEX_BYTES:
+        return None
+    root = str(Path(__file__).resolve().parents[2])  # the package importable in the child however it was found here
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    log = tempfile.TemporaryFile()  # not a pipe: a chatty child must never block on a full one
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "stepagent_envs.shop.build_index", str(items), str(folder)],
+                                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log)
+    except OSError as err:
+        log.close()
+        logging.getLogger(__name__).warning("could not start the index builder (%s); indexing after the tables", err)
+        return None
+    proc.log = log
+    return proc
+
+
+def _finish_index_build(proc: subprocess.Popen, killed: bool = False) -> None:
+    """Wait for the builder; a failed build is only slower: the index is then built here."""
+    if proc.wait() != 0 and not killed:
+        proc.log.seek(0)
+        tail = proc.log.read().decode(errors="replace")[-2000:]
+        logging.getLogger(__name__).warning("the index builder exited with %s; indexing here instead:\n%s",
+                                            proc.returncode, tail)
+    proc.log.close()

@@ -152,6 +152,24 @@ def _instructions(path: Path) -> dict[str, tuple]:
     return entries
 
 
+def product_records(items: Path) -> Iterator[tuple[str, dict]]:
+    """(asin, record) of every product of an ``items_shuffle`` file, in file order, by WebShop's
+    rules: a record without an asin is not a product, a repeated asin keeps its first record.
+    Product ``i`` of the tables is the ``i``-th of these."""
+    seen: set[str] = set()
+    for number, record in enumerate(iter_json(items, _SHUFFLE_FIX, unit="record")):
+        if not isinstance(record, dict):
+            shown = type(record).__name__ if isinstance(record, list) else repr(record)[:60]
+            raise DataError(f"{items}: record {number}: expected an object, got {shown} ({type(record).__name__}); "
+                            f"{_SHUFFLE_FIX}")
+        if not record.get("asin"):
+            continue
+        asin = str(record["asin"]).strip().upper()
+        if asin not in seen:
+            seen.add(asin)
+            yield asin, record
+
+
 def _write_products(con: sqlite3.Connection, items: Path, attributes: dict, wanted: dict, rng: random.Random,
                     show_progress: bool) -> tuple[dict[str, int], dict[int, tuple]]:
     """Stream the products into the table; return asin -> index and, for the products goals
@@ -160,17 +178,7 @@ def _write_products(con: sqlite3.Connection, items: Path, attributes: dict, want
     index_of: dict[str, int] = {}
     kept: dict[int, tuple] = {}
     batch = []
-    records = iter_json(items, _SHUFFLE_FIX, unit="record")
-    for number, record in enumerate(tqdm(records, desc="shop tables", unit=" products", disable=not show_progress)):
-        if not isinstance(record, dict):
-            shown = type(record).__name__ if isinstance(record, list) else repr(record)[:60]
-            raise DataError(f"{items}: record {number}: expected an object, got {shown} ({type(record).__name__}); "
-                            f"{_SHUFFLE_FIX}")
-        if not record.get("asin"):  # as WebShop, a record without an asin is not a product
-            continue
-        asin = str(record["asin"]).strip().upper()
-        if asin in index_of:  # WebShop keeps the first record of a duplicated asin
-            continue
+    for asin, record in tqdm(product_records(items), desc="shop tables", unit=" products", disable=not show_progress):
         product = _product(record, attributes.get(asin), rng)
         index_of[asin] = idx = len(index_of)
         if asin in wanted_asins:
