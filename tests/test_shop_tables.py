@@ -112,3 +112,36 @@ def test_human_goals_keep_the_products_attributes(webshop_dir, tmp_path):
     human, synthetic = load_shop_data(tmp_path, goals="human"), load_shop_data(webshop_dir)
     assert [p.attributes for p in human.products] == [p.attributes for p in synthetic.products]
     assert human.products[0].attributes != ["DUMMY_ATTR"]
+
+
+def _ids_agree(data) -> None:
+    for split in ("test", "dev", "train"):
+        goals = data.splits[split]
+        ids = goals.ids()
+        assert ids == [g.goal_id for g in goals] and len(set(ids)) == len(ids)
+        for goal_id, goal in zip(ids, goals):  # a goal is rebuilt from its id, and knows its split
+            assert data.goal(goal_id) == goal and data.split_of[goal_id] == split
+
+
+def test_every_goal_is_found_by_its_id_and_odd_ids_are_not():
+    data = load_shop_data(generated_data_dir())
+    _ids_agree(data)
+    asin = data.goals[0].asin
+    for bad in [f"{asin}/01", f"{asin}/-1", f"{asin}/999", f"{asin.lower()}/0", "nope", "/0", f"{asin}/", 7, None]:
+        with pytest.raises(KeyError):
+            data.goal(bad)
+        assert bad not in data.split_of
+
+
+def test_human_goals_are_numbered_per_product(webshop_dir, tmp_path):
+    sample = list(json.loads((webshop_dir / "items_human_ins_format_sample.json").read_text()).values())
+    products = json.loads((webshop_dir / "items_shuffle.json").read_text())
+    # two products with two instructions each: their ids are <asin>/0 and <asin>/1
+    humans = {p["asin"]: e + (sample[i + 1] if i < 2 else []) for i, (p, e) in enumerate(zip(products, sample))}
+    (tmp_path / "items_human_ins.json").write_text(json.dumps(humans))
+    for name in ("items_shuffle.json", "items_ins_v2.json"):
+        shutil.copy(webshop_dir / name, tmp_path / name)
+    data = load_shop_data(tmp_path, goals="human")
+    _ids_agree(data)
+    ids = set(data.goals.ids())
+    assert {f"{products[0]['asin'].upper()}/1", f"{products[1]['asin'].upper()}/1"} <= ids

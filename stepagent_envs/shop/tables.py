@@ -15,10 +15,11 @@ shuffle applied to goal positions (``random.shuffle`` depends only on the length
 
 from __future__ import annotations
 
+import bisect
 import hashlib
-import itertools
 import json
 import logging
+import math
 import os
 import random
 import sqlite3
@@ -36,16 +37,22 @@ from .data import (
     _HUMAN, _HUMAN_FIX, _INSTRUCTED_ENTRY, _INSTRUCTED_FIX, _SHUFFLE_FIX, DEV_SIZE, GOAL_SOURCES, SPLIT_SEED,
     SPLIT_VERSION, TEST_SIZE, Goal, Product, _find_file, _price_cap, _product,
 )
+from .views import AsinIndex, Goals, Products, SplitOf, remember
 
 #: Bump when the tables' layout or content rules change (old files are then rebuilt).
-TABLES_VERSION = 3
+TABLES_VERSION = 4
+# A goal is not a row: the goals of one source (an instructed product, or one human instruction) are
+# its option combinations, so a source is stored once (a "plan", with the number ``first`` of its
+# first goal in file order and the number ``k0`` of that goal among its product's) and its goals are
+# rebuilt on demand; ``order`` maps a split position to a goal number (1M products: ~3.1M goals).
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE products(idx INTEGER PRIMARY KEY, asin TEXT NOT NULL, row TEXT NOT NULL);
-CREATE TABLE goals(original INTEGER PRIMARY KEY, pos INTEGER NOT NULL, goal_id TEXT NOT NULL, row TEXT NOT NULL);
+CREATE TABLE plans(pid INTEGER PRIMARY KEY, first INTEGER NOT NULL, k0 INTEGER NOT NULL, asin TEXT NOT NULL,
+                   row TEXT NOT NULL);
+CREATE TABLE arrays(name TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
 _BATCH = 5000
-_CACHED = 8192  # decoded rows (and asin lookups) kept per view
 
 
 def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: int = SPLIT_SEED,
@@ -102,10 +109,6 @@ def _product_row(p: Product) -> str:
                        p.price, p.options, p.bullets, p.description, p.attributes, p.rating, p.reviews])
 
 
-def _goal_row(g: Goal) -> str:
-    return _ENCODE([g.goal_id, g.asin, g.instruction, g.attributes, g.options, g.option_names, g.price_upper])
-
-
 def _build(db: Path, items: Path, instructed: Path | None, human: Path | None, seed: int, source: str,
            show_progress: bool) -> None:
     """Write the tables to a file of this process's own, then move it into place."""
@@ -124,10 +127,7 @@ def _build(db: Path, items: Path, instructed: Path | None, human: Path | None, s
         count = _write_goals(con, plan, goals, seed, rng)
         if not count:
             raise DataError(f"no {goals} goal in {source!r} refers to a product of its items_shuffle file")
-        # Rows go in in file order (appending is several times faster than inserting at random
-        # positions); the split order is an index.
-        con.execute("CREATE UNIQUE INDEX goals_pos ON goals(pos)")
-        con.execute("CREATE UNIQUE INDEX goals_id ON goals(goal_id)")
+        con.execute("CREATE INDEX plans_asin ON plans(asin)")
         con.execute("CREATE UNIQUE INDEX products_asin ON products(asin)")
         con.executemany("INSERT INTO meta VALUES (?, ?)", [("products", str(len(index_of))), ("goals", str(count))])
         con.commit()
@@ -215,37 +215,45 @@ def _goal_plan(wanted: dict, index_of: dict, kept: dict, goals: str) -> list[tup
 
 
 def _write_goals(con: sqlite3.Connection, plan: list[tuple], goals: str, seed: int, rng: random.Random) -> int:
-    """Build every goal in file order and store it at its position after the split shuffle."""
-    sizes = [len(list(itertools.product(*values))) if goals == "synthetic" else 1 for _, _, _, values, *_ in plan]
-    count = sum(sizes)
-    order = list(range(count))
-    random.Random(seed).shuffle(order)  # the permutation shuffling the goal list would apply
-    position = array("q", bytes(8 * count))
-    for pos, original in enumerate(order):
-        position[original] = pos
-    del order
-    original, batch = 0, []
+    """Store every goal source once, in file order, with its price cap; and the split shuffle's
+    permutation of the goal numbers. Returns the number of goals."""
+    firsts, rows, first = array("q"), [], 0
     per_asin: dict[str, int] = {}
-    for asin, price, names, values, text, attrs, options in plan:
+    for pid, (asin, price, names, values, text, attrs, options) in enumerate(plan):
         cap, cap_text = _price_cap(price, rng)
-        if goals == "synthetic":
-            built = []
-            for k, combo in enumerate(itertools.product(*values)):
-                option_text = ", and ".join(f"{n}: {v}" for n, v in zip(names, combo))
-                built.append(Goal(f"{asin}/{k}", asin,
-                                  text.strip().rstrip(".") + (f" with {option_text}" if option_text else "") + cap_text,
-                                  attrs, tuple(combo), names, cap))
-        else:
-            k = per_asin[asin] = per_asin.get(asin, -1) + 1
-            built = [Goal(f"{asin}/{k}", asin, text.strip().rstrip(".") + cap_text, attrs, options, None, cap)]
-        for goal in built:
-            batch.append((original, position[original], goal.goal_id, _goal_row(goal)))
-            original += 1
-        if len(batch) >= _BATCH:
-            con.executemany("INSERT INTO goals VALUES (?, ?, ?, ?)", batch)
-            batch.clear()
-    con.executemany("INSERT INTO goals VALUES (?, ?, ?, ?)", batch)
-    return count
+        if goals == "synthetic":  # one goal per option combination
+            size, k0, names = math.prod(len(v) for v in values), 0, list(names)
+        else:  # one goal per instruction, numbered per product
+            size, names = 1, None
+            k0 = per_asin[asin] = per_asin.get(asin, -1) + 1
+        firsts.append(first)
+        rows.append((pid, first, k0, asin, _ENCODE([text.strip().rstrip("."), attrs, names, values, options, cap,
+                                                     cap_text])))
+        first += size
+        if len(rows) >= _BATCH:
+            con.executemany("INSERT INTO plans VALUES (?, ?, ?, ?, ?)", rows)
+            rows.clear()
+    con.executemany("INSERT INTO plans VALUES (?, ?, ?, ?, ?)", rows)
+    order = list(range(first))
+    random.Random(seed).shuffle(order)  # the permutation shuffling the goal list would apply
+    con.executemany("INSERT INTO arrays VALUES (?, ?)", [("order", array("q", order).tobytes()),
+                                                         ("firsts", firsts.tobytes())])
+    return first
+
+
+def _goal(asin: str, k0: int, plan: list, j: int) -> Goal:
+    """Goal ``j`` of a source: its ``j``-th option combination (``itertools.product`` order)."""
+    text, attrs, names, values, options, cap, cap_text = plan
+    if names is None:  # a human instruction
+        return Goal(f"{asin}/{k0}", asin, text + cap_text, tuple(attrs), tuple(options), None, cap)
+    combo, rest = [], j
+    for vals in reversed(values):  # the last option varies fastest
+        rest, digit = divmod(rest, len(vals))
+        combo.append(vals[digit])
+    combo.reverse()
+    option_text = ", and ".join(f"{n}: {v}" for n, v in zip(names, combo))
+    return Goal(f"{asin}/{k0 + j}", asin, text + (f" with {option_text}" if option_text else "") + cap_text,
+                tuple(attrs), tuple(combo), tuple(names), cap)
 
 
 # -- reading ------------------------------------------------------------------------
@@ -270,16 +278,20 @@ class ShopData:
         self._pid, self._con = None, None
         meta = dict(self._query("SELECT key, value FROM meta"))
         products, goals = int(meta["products"]), int(meta["goals"])
-        self.products: Sequence[Product] = _Rows(self, "products", "idx", 0, products, _to_product)
-        self.goals: Sequence[Goal] = _Rows(self, "goals", "pos", 0, goals, _to_goal)
+        arrays = dict(self._query("SELECT name, data FROM arrays"))
+        self._order, self._firsts = array("q"), array("q")  # split position -> goal number; plan -> its first goal
+        self._order.frombytes(arrays["order"])
+        self._firsts.frombytes(arrays["firsts"])
+        self._positions: array | None = None  # goal number -> split position, made on first use
+        self._plans: dict[int, tuple] = {}  # pid -> (asin, k0, plan), oldest dropped first
+        self.products: Sequence[Product] = Products(self, 0, products)
+        self.goals: Sequence[Goal] = Goals(self, 0, goals)
         test, dev = min(TEST_SIZE, goals), min(TEST_SIZE + DEV_SIZE, goals)
         self.splits: dict[str, Sequence[Goal]] = {
-            "test": _Rows(self, "goals", "pos", 0, test, _to_goal),
-            "dev": _Rows(self, "goals", "pos", test, dev, _to_goal),
-            "train": _Rows(self, "goals", "pos", dev, goals, _to_goal),
+            "test": Goals(self, 0, test), "dev": Goals(self, test, dev), "train": Goals(self, dev, goals),
         }
-        self.index_of: Mapping[str, int] = _AsinIndex(self, products)
-        self.split_of: Mapping[str, str] = _SplitOf(self, test, dev)
+        self.index_of: Mapping[str, int] = AsinIndex(self, products)
+        self.split_of: Mapping[str, str] = SplitOf(self, test, dev)
 
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         with self._lock:
@@ -291,109 +303,39 @@ class ShopData:
 
     def goal(self, goal_id: str) -> Goal:
         """Look a goal up by id; KeyError with a hint when unknown."""
-        rows = self._query("SELECT row FROM goals WHERE goal_id = ?", (goal_id,)) if isinstance(goal_id, str) else []
-        if not rows:
+        number = self._number(goal_id)
+        if number is None:
             raise KeyError(f"unknown task_id {goal_id!r}; task ids look like '<ASIN>/<k>', e.g. "
                            f"{self.goals[0].goal_id!r}")
-        return _to_goal(rows[0][0])
+        return self._goal(number)
 
-
-def _to_product(row: str) -> Product:
-    fields = json.loads(row)
-    fields[5] = tuple(fields[5])
-    return Product(*fields)
-
-
-def _to_goal(row: str) -> Goal:
-    goal_id, asin, instruction, attributes, options, names, cap = json.loads(row)
-    return Goal(goal_id, asin, instruction, tuple(attributes), tuple(options),
-                tuple(names) if names is not None else None, cap)
-
-
-def _remember(cache: dict, key, value):
-    """Keep ``value`` in ``cache`` (at most ``_CACHED`` entries, the oldest dropped first) and return it."""
-    if len(cache) >= _CACHED:
-        del cache[next(iter(cache))]
-    cache[key] = value
-    return value
-
-
-class _Rows(Sequence):
-    """Rows ``start..stop`` of a table as a read-only sequence, decoded on access (recent ones cached)."""
-
-    def __init__(self, data: ShopData, table: str, key: str, start: int, stop: int, decode):
-        self._data, self._start, self._stop, self._decode = data, start, stop, decode
-        self._one = f"SELECT row FROM {table} WHERE {key} = ?"
-        self._range = f"SELECT row FROM {table} WHERE {key} >= ? AND {key} < ? ORDER BY {key}"
-        self._ids = f"SELECT goal_id FROM {table} WHERE {key} >= ? AND {key} < ? ORDER BY {key}"
-        self._cache: dict[int, object] = {}  # index -> decoded row, oldest dropped first
-
-    def __len__(self) -> int:
-        return self._stop - self._start
-
-    def __getitem__(self, index):
-        try:  # the hot path: every results page shows ten products
-            return self._cache[index]
-        except (KeyError, TypeError):  # not read yet, or a slice
-            pass
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"index {index} out of range for {len(self)} rows")
-        if index < 0:
-            return self[index + len(self)]
-        value = self._decode(self._data._query(self._one, (self._start + index,))[0][0])
-        return _remember(self._cache, index, value)
-
-    def __iter__(self) -> Iterator:
-        for low in range(self._start, self._stop, _BATCH):
-            for (row,) in self._data._query(self._range, (low, min(low + _BATCH, self._stop))):
-                yield self._decode(row)
-
-    def ids(self) -> list[str]:
-        """The goal ids of these rows, in order (without decoding the goals)."""
-        return [gid for low in range(self._start, self._stop, 50_000)
-                for (gid,) in self._data._query(self._ids, (low, min(low + 50_000, self._stop)))]
-
-
-class _AsinIndex(Mapping):
-    def __init__(self, data: ShopData, size: int):
-        self._data, self._size = data, size
-        self._cache: dict[str, int] = {}
-
-    def __getitem__(self, asin: str) -> int:
+    def _goal(self, number: int) -> Goal:
+        """The goal of that number (file order)."""
+        pid = bisect.bisect_right(self._firsts, number) - 1
         try:
-            return self._cache[asin]
-        except (KeyError, TypeError):
-            pass
-        rows = self._data._query("SELECT idx FROM products WHERE asin = ?", (asin,)) if isinstance(asin, str) else []
-        if not rows:
-            raise KeyError(asin)
-        return _remember(self._cache, asin, rows[0][0])
+            asin, k0, plan = self._plans[pid]
+        except KeyError:
+            asin, k0, row = self._query("SELECT asin, k0, row FROM plans WHERE pid = ?", (pid,))[0]
+            asin, k0, plan = remember(self._plans, pid, (asin, k0, json.loads(row)))
+        return _goal(asin, k0, plan, number - self._firsts[pid])
 
-    def __len__(self) -> int:
-        return self._size
+    def _number(self, goal_id: str) -> int | None:
+        """The number of the goal with that id, None when there is none."""
+        asin, _, k = goal_id.rpartition("/") if isinstance(goal_id, str) else ("", "", "")
+        if not k.isdigit() or str(int(k)) != k:
+            return None
+        k = int(k)
+        for pid, first, k0 in self._query("SELECT pid, first, k0 FROM plans WHERE asin = ? ORDER BY pid", (asin,)):
+            size = (self._firsts[pid + 1] if pid + 1 < len(self._firsts) else len(self._order)) - first
+            if k0 <= k < k0 + size:
+                return first + k - k0
+        return None
 
-    def __iter__(self) -> Iterator[str]:
-        for low in range(0, self._size, 50_000):
-            yield from (a for (a,) in self._data._query(
-                "SELECT asin FROM products WHERE idx >= ? AND idx < ? ORDER BY idx", (low, low + 50_000)))
-
-
-class _SplitOf(Mapping):
-    def __init__(self, data: ShopData, test: int, dev: int):
-        self._data, self._test, self._dev = data, test, dev
-
-    def __getitem__(self, goal_id: str) -> str:
-        rows = self._data._query("SELECT pos FROM goals WHERE goal_id = ?", (goal_id,)) \
-            if isinstance(goal_id, str) else []
-        if not rows:
-            raise KeyError(goal_id)
-        pos = rows[0][0]
-        return "test" if pos < self._test else "dev" if pos < self._dev else "train"
-
-    def __len__(self) -> int:
-        return len(self._data.goals)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data.goals.ids())
+    def _position(self, number: int) -> int:
+        with self._lock:
+            if self._positions is None:
+                positions = array("q", bytes(8 * len(self._order)))
+                for pos, n in enumerate(self._order):
+                    positions[n] = pos
+                self._positions = positions
+        return self._positions[number]
