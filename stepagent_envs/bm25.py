@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -51,9 +52,12 @@ class BM25Index:
             self.retriever = bm25s.BM25.load(cache, mmap=True, show_progress=False)
             self.tokenizer.load_vocab(str(cache), vocab_name=_VOCAB_FILE)
             return
-        # Streamed: the texts of a million documents never exist as one list (the same ids as tokenising all at once).
+        # Streamed: the texts of a million documents never exist as one list (the same ids as tokenising all
+        # at once); each document's ids are kept as 4-byte ints (a list of Python ints takes 8 bytes an id:
+        # ~0.3 GiB more at 1M products).
         stream = self.tokenizer.streaming_tokenize(texts(), update_vocab=True)
-        ids = self.tokenizer.to_tokenized_tuple(list(tqdm(stream, desc="tokenize", disable=not show_progress)))
+        ids = self.tokenizer.to_tokenized_tuple([array("i", doc) for doc in tqdm(stream, desc="tokenize",
+                                                                                   disable=not show_progress)])
         self.retriever = bm25s.BM25(method="lucene")
         self.retriever.index(ids, show_progress=show_progress)
         if cache is not None:

@@ -53,6 +53,7 @@ CREATE TABLE plans(pid INTEGER PRIMARY KEY, first INTEGER NOT NULL, k0 INTEGER N
 CREATE TABLE arrays(name TEXT PRIMARY KEY, data BLOB NOT NULL);
 """
 _BATCH = 5000
+_NO_ENTRY = (None,)  # attributes of a product items_ins_v2 does not list
 
 
 def load_shop_data(data_dir: str | os.PathLike, goals: str = "synthetic", seed: int = SPLIT_SEED,
@@ -120,9 +121,8 @@ def _build(db: Path, items: Path, instructed: Path | None, human: Path | None, s
         rng = random.Random(seed)
         goals = "human" if human is not None else "synthetic"
         instructions = _instructions(instructed) if instructed is not None else {}
-        attributes = {asin: entry[0] for asin, entry in instructions.items()}
         wanted = validate_json_file(_HUMAN, human, _HUMAN_FIX) if human is not None else instructions
-        index_of, kept = _write_products(con, items, attributes, wanted, rng, show_progress)
+        index_of, kept = _write_products(con, items, instructions, wanted, rng, show_progress)
         plan = _goal_plan(wanted, index_of, kept, goals)
         count = _write_goals(con, plan, goals, seed, rng)
         if not count:
@@ -152,11 +152,12 @@ def _instructions(path: Path) -> dict[str, tuple]:
     return entries
 
 
-def product_records(items: Path) -> Iterator[tuple[str, dict]]:
+def product_records(items: Path, index_of: dict[str, int] | None = None) -> Iterator[tuple[str, dict]]:
     """(asin, record) of every product of an ``items_shuffle`` file, in file order, by WebShop's
     rules: a record without an asin is not a product, a repeated asin keeps its first record.
-    Product ``i`` of the tables is the ``i``-th of these."""
-    seen: set[str] = set()
+    Product ``i`` of the tables is the ``i``-th of these; ``index_of`` (if given) is filled
+    with asin -> ``i`` as they come."""
+    seen = {} if index_of is None else index_of
     for number, record in enumerate(iter_json(items, _SHUFFLE_FIX, unit="record")):
         if not isinstance(record, dict):
             shown = type(record).__name__ if isinstance(record, list) else repr(record)[:60]
@@ -166,24 +167,27 @@ def product_records(items: Path) -> Iterator[tuple[str, dict]]:
             continue
         asin = str(record["asin"]).strip().upper()
         if asin not in seen:
-            seen.add(asin)
+            seen[asin] = len(seen)
             yield asin, record
 
 
-def _write_products(con: sqlite3.Connection, items: Path, attributes: dict, wanted: dict, rng: random.Random,
+def _write_products(con: sqlite3.Connection, items: Path, instructions: dict, wanted: dict, rng: random.Random,
                     show_progress: bool) -> tuple[dict[str, int], dict[int, tuple]]:
-    """Stream the products into the table; return asin -> index and, for the products goals
-    may name, (price, option names, their values)."""
+    """Stream the products into the table (with their ``items_ins_v2`` attributes); return asin -> index
+    and, for the products goals may name, (price, option names, their values)."""
     wanted_asins = {key.strip().upper() for key in wanted}
     index_of: dict[str, int] = {}
     kept: dict[int, tuple] = {}
+    interned: dict[str, str] = {}  # option names and values repeat across products (1M products: ~0.3 GiB less)
     batch = []
-    for asin, record in tqdm(product_records(items), desc="shop tables", unit=" products", disable=not show_progress):
-        product = _product(record, attributes.get(asin), rng)
-        index_of[asin] = idx = len(index_of)
+    records = product_records(items, index_of)
+    for asin, record in tqdm(records, desc="shop tables", unit=" products", disable=not show_progress):
+        product = _product(record, instructions.get(asin, _NO_ENTRY)[0], rng)
+        idx = index_of[asin]
         if asin in wanted_asins:
-            names = tuple(sorted(product.options))
-            kept[idx] = (product.price, names, tuple(tuple(product.options[n]) for n in names))
+            names = tuple(interned.setdefault(n, n) for n in sorted(product.options))
+            kept[idx] = (product.price, names,
+                         tuple(tuple(interned.setdefault(v, v) for v in product.options[n]) for n in names))
         batch.append((idx, asin, _product_row(product)))
         if len(batch) >= _BATCH:
             con.executemany("INSERT INTO products VALUES (?, ?, ?)", batch)
@@ -234,10 +238,9 @@ def _write_goals(con: sqlite3.Connection, plan: list[tuple], goals: str, seed: i
             con.executemany("INSERT INTO plans VALUES (?, ?, ?, ?, ?)", rows)
             rows.clear()
     con.executemany("INSERT INTO plans VALUES (?, ?, ?, ?, ?)", rows)
-    order = list(range(first))
-    random.Random(seed).shuffle(order)  # the permutation shuffling the goal list would apply
-    con.executemany("INSERT INTO arrays VALUES (?, ?)", [("order", array("q", order).tobytes()),
-                                                         ("firsts", firsts.tobytes())])
+    order = array("q", range(first))  # 8 bytes a goal (a list of ints: ~40)
+    random.Random(seed).shuffle(order)  # the permutation shuffling the goal list would apply (same swaps)
+    con.executemany("INSERT INTO arrays VALUES (?, ?)", [("order", order), ("firsts", firsts)])
     return first
 
 
