@@ -29,6 +29,10 @@ from wrappers.parse_action import _parser, parse_action
         ("```\nThought: t\nAction: click[x]\n```", "click[x]"),
         ("**Action:**\n\nclick[x]", "click[x]"),
         ("Thought: the price: 30 dollars\nAction: click[< Prev]", "click[< Prev]"),
+        # a tool call whose argument spans lines is one action, up to its closing bracket
+        ("Action: python[total = 10 * 128\nprint(total - 911)]", "python[total = 10 * 128\nprint(total - 911)]"),
+        ("Thought: t\nAction: python[a = [1, 2]\nprint(a[0])]\nObservation: 1", "python[a = [1, 2]\nprint(a[0])]"),
+        ("Action: python[a = 1\nprint(a)", "python[a = 1"),  # never closed: the line alone, for the env to flag
     ],
 )
 def test_react_finds_the_last_action_line(text, action):
@@ -59,6 +63,7 @@ def test_react_without_an_action_gives_none(text):
         ("  click[x]\nbecause I want it", "click[x]"),
         ("\n\n search[a b] \n", "search[a b]"),
         ("Action: go", "Action: go"),
+        ("python[x = 1\nprint(x)]\nbecause", "python[x = 1\nprint(x)]"),
     ],
 )
 def test_raw_takes_the_first_line_of_the_stripped_text(text, action):

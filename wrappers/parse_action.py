@@ -37,8 +37,11 @@ def parse_action(text: str, style: str | re.Pattern | Parser = "react") -> str |
               (case-insensitive, maybe numbered as ``Action 2:``), tolerating
               markdown emphasis (``**Action:**``), inline code and code
               fences; an empty ``Action:`` line takes the next line unless that
-              is another label (``Observation:``);
-            * ``"raw"``: the first line of the stripped text;
+              is another label (``Observation:``); an action whose ``[`` is
+              still open at the line's end runs on to the line that closes it
+              (a multi-line ``python[...]`` program is one action);
+            * ``"raw"``: the first line of the stripped text (continued in the
+              same way while a ``[`` is open);
             * a regex pattern string or a compiled regex: group 1 of its first
               match (``re.search``), or the whole match if it has no group;
             * a callable ``parser(text) -> str | None``.
@@ -202,7 +205,25 @@ def _parse_react(text: str) -> str | None:
         rest = _next_line(text[last.end() :])
         if rest is None:
             return None
-    return _finish(_unwrap(rest))
+        return _finish(_unwrap(rest))
+    return _finish(_unwrap(_close_bracket(rest, text[last.end() :])))
+
+
+def _close_bracket(line: str, after: str) -> str:
+    """``line`` continued over the lines of ``after`` until its open ``[`` closes: a tool call
+    whose argument spans lines (``python[x = 2\nprint(x)]``) is one action. A bracket that
+    never closes leaves ``line`` alone, for the env to flag."""
+    depth = line.count("[") - line.count("]")
+    if depth <= 0:
+        return line
+    parts = [line]
+    for next_line in after.split("\n")[1:]:
+        parts.append(next_line)
+        depth += next_line.count("[") - next_line.count("]")
+        if depth <= 0:
+            joined = "\n".join(parts)
+            return joined[: joined.rindex("]") + 1] if depth == 0 else joined
+    return line
 
 
 def _next_line(text: str) -> str | None:
@@ -225,8 +246,9 @@ def _unwrap(action: str) -> str:
 
 def _parse_raw(text: str) -> str | None:
     _check_text(text)
-    lines = text.strip().splitlines()
-    return _finish(lines[0]) if lines else None
+    text = text.strip()
+    first = text.split("\n", 1)[0]
+    return _finish(_close_bracket(first, text[len(first) :])) if text else None
 
 
 def _parse_regex(pattern: re.Pattern, text: str) -> str | None:
