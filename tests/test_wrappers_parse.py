@@ -64,6 +64,7 @@ def test_react_without_an_action_gives_none(text):
         ("\n\n search[a b] \n", "search[a b]"),
         ("Action: go", "Action: go"),
         ("python[x = 1\nprint(x)]\nbecause", "python[x = 1\nprint(x)]"),
+        ("click[x]\rbecause", "click[x]"),  # any line break ends a line, as str.splitlines says
     ],
 )
 def test_raw_takes_the_first_line_of_the_stripped_text(text, action):

@@ -206,18 +206,19 @@ def _parse_react(text: str) -> str | None:
         if rest is None:
             return None
         return _finish(_unwrap(rest))
-    return _finish(_unwrap(_close_bracket(rest, text[last.end() :])))
+    # The match ends at its line's end, so the text after it starts with that line's newline.
+    return _finish(_unwrap(_close_bracket(rest, text[last.end() :].split("\n")[1:])))
 
 
-def _close_bracket(line: str, after: str) -> str:
-    """``line`` continued over the lines of ``after`` until its open ``[`` closes: a tool call
+def _close_bracket(line: str, following: list[str]) -> str:
+    """``line`` continued over the ``following`` lines until its open ``[`` closes: a tool call
     whose argument spans lines (``python[x = 2\nprint(x)]``) is one action. A bracket that
     never closes leaves ``line`` alone, for the env to flag."""
     depth = line.count("[") - line.count("]")
     if depth <= 0:
         return line
     parts = [line]
-    for next_line in after.split("\n")[1:]:
+    for next_line in following:
         parts.append(next_line)
         depth += next_line.count("[") - next_line.count("]")
         if depth <= 0:
@@ -246,9 +247,8 @@ def _unwrap(action: str) -> str:
 
 def _parse_raw(text: str) -> str | None:
     _check_text(text)
-    text = text.strip()
-    first = text.split("\n", 1)[0]
-    return _finish(_close_bracket(first, text[len(first) :])) if text else None
+    lines = text.strip().splitlines()
+    return _finish(_close_bracket(lines[0], lines[1:])) if lines else None
 
 
 def _parse_regex(pattern: re.Pattern, text: str) -> str | None:
