@@ -168,12 +168,14 @@ def score_episodes(session, config: ActorCriticConfig, episodes: list[dict], rep
 def actor_critic_step(session, config: ActorCriticConfig, data: CycleData, micro_batches: list[list[int]],
                       extra: ExtraLoss | None = None) -> dict:
     """One optimizer step's gradients: :func:`ppo_loss` per micro-batch, plus ``extra`` (a term that reads
-    each turn's distribution over its candidates; its stats are reported as means over turns)."""
+    each turn's distribution over its candidates; its stats are reported as means over turns, and its value
+    is part of the reported ``loss``, which is what the step optimised)."""
     head = session.modules["value_head"]
     num_units = sum(data.items[i].units for b in micro_batches for i in b)
     num_turns = sum(len(b) for b in micro_batches)
     totals: dict[str, float] = {}
     extras: dict[str, float] = {}
+    extra_loss = 0.0
     for batch in micro_batches:
         turns = [data.items[i] for i in batch]
         scores = unit_scores(session.model, turns, session.pad, config.temperature, with_hidden=True)
@@ -181,6 +183,7 @@ def actor_critic_step(session, config: ActorCriticConfig, data: CycleData, micro
         if extra is not None:
             more, more_stats = extra(turns, scores.candidates, num_turns)
             loss = loss + more
+            extra_loss += float(more.detach())
             for key, value in more_stats.items():
                 extras[key] = extras.get(key, 0.0) + value
         session.accelerator.backward(loss)
@@ -189,7 +192,7 @@ def actor_critic_step(session, config: ActorCriticConfig, data: CycleData, micro
     units = totals["units"]
     policy, entropy, kl = totals["policy"] / units, totals["entropy"] / units, totals["kl"] / units
     value = totals["value"] / num_turns
-    metrics = {"loss": policy + config.vf_coef * value - config.entropy_coef * entropy + config.kl_coef * kl,
+    metrics = {"loss": policy + config.vf_coef * value - config.entropy_coef * entropy + config.kl_coef * kl + extra_loss,
                "policy_loss": policy, "value_loss": value, "kl": kl, "entropy": entropy, "ratio": totals["ratio"] / units,
                "clip_frac": totals["clipped"] / units, "units": int(units)}
     metrics.update({key: value / num_turns for key, value in extras.items()})

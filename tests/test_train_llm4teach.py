@@ -141,6 +141,9 @@ def test_a_run_with_the_oracle_teacher_reports_the_teacher_term(tmp_path, word_m
     assert [c["lambda"] for c in cycles] == [1.0, 0.5] and all(c["teacher_turns"] > 0 for c in cycles)
     rows = [json.loads(line) for line in open(tmp_path / "run" / "metrics.jsonl") if '"teacher_ce"' in line]
     assert rows and all(r["teacher_ce"] > 0 for r in rows)
+    for r in rows:  # the logged loss is the optimised one: the PPO terms plus lambda * CE
+        ppo = r["policy_loss"] + config.vf_coef * r["value_loss"] - config.entropy_coef * r["entropy"] + config.kl_coef * r["kl"]
+        assert r["loss"] == pytest.approx(ppo + {1: 1.0, 2: 0.5}[r["cycle"]] * r["teacher_ce"], rel=1e-4, abs=1e-6)
 
 
 def test_the_oracle_teacher_speeds_up_learning_the_corridor(tmp_path, word_model):
