@@ -215,7 +215,11 @@ def verdict(a: list[float], b: list[float]) -> dict:
     return {"difference": diff, "interval": [low, high], "verdict": word}
 
 
-def _claim(text: str, key: str, a_name: str, a: list[dict], b_name: str, b: list[dict], where: str) -> dict:
+def _claim(text: str, key: str, a_name: str, a: list[dict] | None, b_name: str, b: list[dict] | None, where: str) -> dict:
+    if a is None or b is None:  # a row left out by --rows: the claim is listed, not decided
+        missing = " and ".join(n for n, x in ((a_name, a), (b_name, b)) if x is None)
+        return {"claim": text, "where": where, "measure": key, "difference": float("nan"), "interval": [float("nan")] * 2,
+                "verdict": "not measured", "paragraph": f"{where}: {text}: NOT MEASURED (row {missing} not run)."}
     got = verdict([x[key] for x in a], [x[key] for x in b])
     low, high = got["interval"]
     got.update(claim=text, where=where, measure=key,
@@ -231,30 +235,38 @@ def claims(tables: dict) -> list[dict]:
     for env, rows in tables.get("A", {}).items():
         at = f"Table A, {env}"
         out += [_claim("step reward beats the final reward alone (inverse reflection vs the same without step reward)",
-                       "score", "stepagent-inverse", rows["stepagent-inverse"], "no step reward", rows["inverse-no-step-reward"], at),
+                       "score", "stepagent-inverse", rows.get("stepagent-inverse"), "no step reward",
+                       rows.get("inverse-no-step-reward"), at),
                 _claim("step-level beats trajectory-level preference (StepAgent implicit vs ETO)", "score",
-                       "stepagent-implicit", rows["stepagent-implicit"], "eto", rows["eto"], at),
-                _claim("StepAgent (inverse) beats ETO", "score", "stepagent-inverse", rows["stepagent-inverse"], "eto",
-                       rows["eto"], at),
-                _claim("StepAgent (implicit) beats SFT", "score", "stepagent-implicit", rows["stepagent-implicit"], "sft",
-                       rows["sft"], at),
-                _claim("StepAgent (inverse) beats SFT", "score", "stepagent-inverse", rows["stepagent-inverse"], "sft",
-                       rows["sft"], at),
+                       "stepagent-implicit", rows.get("stepagent-implicit"), "eto", rows.get("eto"), at),
+                _claim("StepAgent (inverse) beats ETO", "score", "stepagent-inverse", rows.get("stepagent-inverse"), "eto",
+                       rows.get("eto"), at),
+                _claim("StepAgent (implicit) beats SFT", "score", "stepagent-implicit", rows.get("stepagent-implicit"), "sft",
+                       rows.get("sft"), at),
+                _claim("StepAgent (inverse) beats SFT", "score", "stepagent-inverse", rows.get("stepagent-inverse"), "sft",
+                       rows.get("sft"), at),
                 _claim("the agent's actions approach the expert's (agreement along the expert's path, implicit vs SFT)",
-                       "agreement", "stepagent-implicit", rows["stepagent-implicit"], "sft", rows["sft"], at)]
+                       "agreement", "stepagent-implicit", rows.get("stepagent-implicit"), "sft", rows.get("sft"), at),
+                _claim("PPO on the outcome reward improves on its SFT start", "score", "ppo-outcome", rows.get("ppo-outcome"),
+                       "sft", rows.get("sft"), at),
+                _claim("GRPO on the outcome reward improves on its SFT start", "score", "grpo-outcome",
+                       rows.get("grpo-outcome"), "sft", rows.get("sft"), at),
+                _claim("GiGPO's step-group credit beats GRPO (GiGPO paper)", "score", "gigpo", rows.get("gigpo"),
+                       "grpo-outcome", rows.get("grpo-outcome"), at)]
     for level, rows in tables.get("B", {}).items():
         at = f"Table B, {level}"
-        faster = [{"auc": float(np.nanmean([s for _, s in x["curve"]])) if x["curve"] else float("nan")} for x in rows["llm4teach"]]
-        alone = [{"auc": float(np.nanmean([s for _, s in x["curve"]])) if x["curve"] else float("nan")} for x in rows["ppo"]]
+        faster, alone = (None if rows.get(name) is None else
+                         [{"auc": float(np.nanmean([s for _, s in x["curve"]])) if x["curve"] else float("nan")} for x in rows[name]]
+                         for name in ("llm4teach", "ppo"))
         out += [_claim("the student learns faster than PPO alone (mean rollout success over training)", "auc",
                        "llm4teach", faster, "ppo", alone, at),
                 _claim("the student ends above its imperfect teacher (test success)", "success", "llm4teach",
-                       rows["llm4teach"], "teacher", rows["teacher"], at)]
+                       rows.get("llm4teach"), "teacher", rows.get("teacher"), at)]
     for env, rows in tables.get("C", {}).items():
         at = f"Table C, {env}"
-        out += [_claim("ARPO scores higher than GRPO", "score", "arpo", rows["arpo"], "grpo", rows["grpo"], at),
+        out += [_claim("ARPO scores higher than GRPO", "score", "arpo", rows.get("arpo"), "grpo", rows.get("grpo"), at),
                 _claim("ARPO uses fewer tool calls than GRPO (GRPO's calls minus ARPO's)", "tool_calls", "grpo",
-                       rows["grpo"], "arpo", rows["arpo"], at)]
+                       rows.get("grpo"), "arpo", rows.get("arpo"), at)]
     return out
 
 
@@ -349,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder (resumable: finished cells are read back)")
     parser.add_argument("--only", action="append", default=None,
                         help="repeatable: a table (A, B, C) or a cell TABLE:ENV (B: TABLE:ENV-LEVEL), e.g. A:StepGrid-v0")
+    parser.add_argument("--rows", default=None,
+                        help="comma-separated rows to run and report, e.g. sft,ppo-outcome,grpo-outcome (default: every "
+                             "row); a claim whose rows were left out is listed as not measured")
     parser.add_argument("--model", default=None, help="the model SFT starts from (default: the preset's; a hub id on a GPU)")
     parser.add_argument("--toy", action="store_true", help="the preset at toy size: tiny model, two seeds, a few steps")
     args = parser.parse_args(argv)
@@ -361,10 +376,17 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     tables: dict = {}
     rows = {"A": ROWS_A, "B": (("llm4teach", "llm4teach", "outcome"), ("ppo", "ppo", "outcome")), "C": ROWS_C}
+    if args.rows:
+        wanted = [r.strip() for r in args.rows.split(",") if r.strip()]
+        known = sorted({name for table in rows.values() for name, _, _ in table})
+        unknown = [r for r in wanted if r not in known]
+        if unknown or not wanted:
+            raise SystemExit(f"unknown rows {unknown or args.rows!r} in --rows; expected some of {', '.join(known)}")
+        rows = {t: tuple(r for r in table if r[0] in wanted) for t, table in rows.items()}
     for t in "ABC":
         for setup in preset[t]:
             where = os.path.basename(_folder(args.out, t, setup))
-            if args.only and not any(o in (t, f"{t}:{where}") for o in args.only):
+            if not rows[t] or args.only and not any(o in (t, f"{t}:{where}") for o in args.only):
                 continue
             tables.setdefault(t, {})[where] = run_table(t, setup, rows[t], preset, args.out)
     if not tables:

@@ -77,6 +77,19 @@ def test_claims_read_the_rows_they_name(reproduce):
     assert "HOLDS" in step["paragraph"] and "over 3 seeds" in step["paragraph"]
 
 
+def test_a_claim_whose_row_was_not_run_is_not_measured(reproduce):
+    rows = {"sft": [{"score": 0.5, "success": 0.5, "agreement": 0.9, "tool_calls": 1.0, "cost": {}, "curve": []}]}
+    found = {c["claim"]: c for c in reproduce.claims({"A": {"StepGrid-v0": rows}})}
+    got = found["GRPO on the outcome reward improves on its SFT start"]
+    assert got["verdict"] == "not measured" and "row grpo-outcome not run" in got["paragraph"]
+    assert math.isnan(got["difference"])
+
+
+def test_rows_must_name_known_rows(reproduce, tmp_path):
+    with pytest.raises(SystemExit, match="unknown rows \\['gpro'\\] in --rows; expected some of .*grpo-outcome"):
+        reproduce.main(["--preset", "cpu-small", "--toy", "--only", "A", "--rows", "sft,gpro", "--out", str(tmp_path)])
+
+
 @pytest.mark.parametrize("name", ["cpu-small", "gpu"])
 def test_every_preset_and_its_toy_make_their_envs(reproduce, name):
     preset = reproduce._presets()[name]
@@ -108,8 +121,8 @@ def test_cpu_small_runs_end_to_end_at_toy_size_and_resumes(reproduce, tmp_path, 
     assert set(results["tables"]["A"]) == {"StepGrid-v0", "StepShop-v0"}
     assert set(results["tables"]["A"]["StepShop-v0"]) == {name for name, _, _ in reproduce.ROWS_A}
     assert all(len(figures) == 2 for name, figures in results["tables"]["A"]["StepShop-v0"].items() if name != "sft")
-    assert {c["verdict"] for c in results["claims"]} <= {"holds", "does not hold", "inconclusive"}
-    assert len(results["claims"]) == 6 * 2 + 2 * 2 + 2
+    assert {c["verdict"] for c in results["claims"]} <= {"holds", "does not hold", "inconclusive"}  # every row ran
+    assert len(results["claims"]) == 9 * 2 + 2 * 2 + 2
     text = (out / "results.md").read_text()
     assert "## Claims (the interval decides)" in text and "## Table B: LLM4Teach" in text
 
@@ -126,3 +139,13 @@ def test_cpu_small_runs_end_to_end_at_toy_size_and_resumes(reproduce, tmp_path, 
     assert same[0] == same[1]  # compared as text: NaN (no interval) equals itself there
     assert "[A StepGrid-v0]" not in capsys.readouterr().out
     assert os.path.isdir(out / "A" / "StepGrid-v0" / "stepagent-inverse-seed1" / "checkpoints")
+
+    # --rows reports a subset from the same folders; the claims it cannot decide say so.
+    assert reproduce.main(["--preset", "cpu-small", "--toy", "--out", str(out), "--only", "A:StepGrid-v0",
+                           "--rows", "sft,ppo-outcome"]) == 0
+    subset = json.loads((out / "results.json").read_text())
+    assert set(subset["tables"]) == {"A"} and set(subset["tables"]["A"]["StepGrid-v0"]) == {"sft", "ppo-outcome"}
+    assert subset["tables"]["A"]["StepGrid-v0"]["ppo-outcome"] == results["tables"]["A"]["StepGrid-v0"]["ppo-outcome"]
+    verdicts = {c["claim"]: c["verdict"] for c in subset["claims"]}
+    assert verdicts["PPO on the outcome reward improves on its SFT start"] in {"holds", "does not hold", "inconclusive"}
+    assert verdicts["StepAgent (implicit) beats SFT"] == "not measured"
