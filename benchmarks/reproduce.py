@@ -229,6 +229,13 @@ def _claim(text: str, key: str, a_name: str, a: list[dict] | None, b_name: str, 
     return got
 
 
+def _auc(figures: list[dict] | None) -> list[dict] | None:
+    """Per seed, the mean rollout success over training (None where the row was not run)."""
+    if figures is None:
+        return None
+    return [{"auc": float(np.nanmean([s for _, s in x["curve"]])) if x["curve"] else float("nan")} for x in figures]
+
+
 def claims(tables: dict) -> list[dict]:
     """Every claim's verdict from the tables' numbers."""
     out = []
@@ -255,11 +262,8 @@ def claims(tables: dict) -> list[dict]:
                        "grpo-outcome", rows.get("grpo-outcome"), at)]
     for level, rows in tables.get("B", {}).items():
         at = f"Table B, {level}"
-        faster, alone = (None if rows.get(name) is None else
-                         [{"auc": float(np.nanmean([s for _, s in x["curve"]])) if x["curve"] else float("nan")} for x in rows[name]]
-                         for name in ("llm4teach", "ppo"))
         out += [_claim("the student learns faster than PPO alone (mean rollout success over training)", "auc",
-                       "llm4teach", faster, "ppo", alone, at),
+                       "llm4teach", _auc(rows.get("llm4teach")), "ppo", _auc(rows.get("ppo")), at),
                 _claim("the student ends above its imperfect teacher (test success)", "success", "llm4teach",
                        rows.get("llm4teach"), "teacher", rows.get("teacher"), at)]
     for env, rows in tables.get("C", {}).items():
