@@ -248,7 +248,11 @@ def _eval_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-model", default=None, help="served model name for HTTP endpoints")
     parser.add_argument("--api-key", default=os.environ.get("OPENAI_API_KEY"), help="bearer key for HTTP endpoints (default: $OPENAI_API_KEY)")
     parser.add_argument("--max-new-tokens", type=int, default=48, help="longest answer (default: 48)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random agent (default: 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the random agent and of sampling at --temperature > 0 (default: 0)")
+    parser.add_argument("--temperature", type=float, default=0.0,
+                        help="0: greedy decoding and the best candidate (default); > 0: the LLM policies sample at "
+                             "this temperature (repeat with several --seed values for an interval over draws)")
     parser.add_argument("--env-kwargs", default=None, help="further gym.make arguments as a JSON object")
     parser.add_argument("--json", default=None, help="write the results as JSON to this file")
     parser.add_argument("--records", default=None, help="append the LLM policies' trajectory records to this JSON Lines file")
@@ -263,7 +267,8 @@ def _eval(args: argparse.Namespace) -> int:
     for text in args.policy:
         name, sep, rest = text.partition("=")
         name, spec = (name, rest) if sep and name.isidentifier() else (None, text)
-        spec = PolicySpec(spec, name, args.http_model, args.api_key, args.max_new_tokens)
+        spec = PolicySpec(spec, name, args.http_model, args.api_key, args.max_new_tokens,
+                          temperature=args.temperature, seed=args.seed)
         results.append(evaluate_spec(spec, args.env, args.split, args.episodes, args.num_envs,
                                      _env_kwargs(args.env_kwargs), args.seed, args.records))
     print(format_table(results))

@@ -34,7 +34,12 @@ __all__ = ["PolicySpec", "evaluate_policy", "evaluate_spec", "inspect_policy", "
 
 @dataclass
 class PolicySpec:
-    """A policy named on the command line, with the settings to load it."""
+    """A policy named on the command line, with the settings to load it.
+
+    ``temperature`` 0 (the default) decodes greedily and picks the best candidate;
+    > 0 samples at that temperature, seeded by ``seed`` (local models; an HTTP
+    endpoint gets the temperature but draws with its own generator).
+    """
 
     spec: str
     name: str | None = None
@@ -42,6 +47,12 @@ class PolicySpec:
     api_key: str | None = None
     max_new_tokens: int = 48
     batch_size: int = 64
+    temperature: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if not self.temperature >= 0:
+            raise ValueError(f"temperature must be >= 0 (0 is greedy), got {self.temperature}")
 
     @property
     def label(self) -> str:
@@ -78,11 +89,13 @@ def load_policy(spec: PolicySpec) -> Policy:
 
         if not spec.http_model:
             raise ValueError(f"policy {spec.spec} is an HTTP endpoint: also pass --http-model <served model name>")
-        return HTTPPolicy(spec.spec, spec.http_model, api_key=spec.api_key, max_tokens=spec.max_new_tokens)
+        return HTTPPolicy(spec.spec, spec.http_model, api_key=spec.api_key, max_tokens=spec.max_new_tokens,
+                          temperature=spec.temperature)
     path = spec.spec
     if os.path.isdir(path) and not os.path.isfile(os.path.join(path, "config.json")) and not os.path.isfile(os.path.join(path, "adapter_config.json")):
         path = latest_checkpoint(path) or path  # an SFT run folder: its latest checkpoint
-    return HFPolicy.from_pretrained(path, max_new_tokens=spec.max_new_tokens, batch_size=spec.batch_size)
+    return HFPolicy.from_pretrained(path, max_new_tokens=spec.max_new_tokens, batch_size=spec.batch_size,
+                                    temperature=spec.temperature, seed=spec.seed)
 
 
 def evaluate_policy(policy: Policy, env_id: str, split: str, name: str, episodes: int | None = None,

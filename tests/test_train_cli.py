@@ -74,6 +74,17 @@ def test_sft_then_eval_cli(demos, tmp_path, capsys):
     assert results["expert"]["success_rate"] == 1.0 and results["expert"]["step_agreement"] == 1.0
     assert results["mine"]["episodes"] == 2 and 0.0 <= results["mine"]["mean_score"] <= 1.0
     assert len(read_trajectories(tmp_path / "rec.jsonl")) == 2
+    # Sampled evaluation: the same --seed replays the same draws.
+    sampled = []
+    for i in range(2):
+        records = tmp_path / f"sampled{i}.jsonl"
+        assert eval_main(["--env", "StepShop-v0", "--split", "test", "--episodes", "2", "--num-envs", "2",
+                          "--max-new-tokens", "4", "--policy", f"mine={run}", "--temperature", "1.5", "--seed", "3",
+                          "--records", str(records)]) == 0
+        sampled.append([[s["action"] for s in r["steps"]] for r in read_trajectories(records)])
+    assert sampled[0] == sampled[1] and len(sampled[0]) == 2
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        eval_main(["--policy", f"mine={run}", "--temperature", "-1", "--episodes", "1"])
 
 
 def test_sft_cli_rejects_bad_values(demos, tmp_path):
