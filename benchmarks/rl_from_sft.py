@@ -149,10 +149,11 @@ def _report(args, start: str, runs: dict[str, list[str]], evaluations: dict[str,
         curves[name] = [[(c["cycle"], c.get("success_rate", c.get("free_success_rate", np.nan)),
                           c.get("mean_return", c.get("mean_turn_reward", np.nan))) for c in
                          json.load(open(os.path.join(f, "summary.json"), encoding="utf-8"))["cycles"]] for f in folders]
+    agree_on = f"on the first {args.inspect_episodes} test tasks" if args.inspect_episodes else "(not measured: --inspect-episodes 0)"
     text = (f"# RL from SFT on {args.env} ({args.test_episodes} test tasks, greedy)\n\nStart: `{start}`\n\n"
             "Per run (95% bootstrap intervals over tasks):\n\n```\n" + format_table(table) + "\n```\n\n"
             "Over seeds (means over seeds with 95% t intervals over seeds: test score, success, step agreement with "
-            f"the expert along the expert's path on the first {args.inspect_episodes} test tasks, tool calls per episode):\n\n"
+            f"the expert along the expert's path {agree_on}, tool calls per episode):\n\n"
             "| policy | score | 95% CI | success | 95% CI | expert-path agree | 95% CI | tool calls/ep | 95% CI |\n"
             "|---|---|---|---|---|---|---|---|---|\n"
             + "\n".join(rows) + "\n")
