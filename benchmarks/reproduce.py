@@ -258,6 +258,7 @@ def claims(tables: dict) -> list[dict]:
                        "sft", rows.get("sft"), at),
                 _claim("GRPO on the outcome reward improves on its SFT start", "score", "grpo-outcome",
                        rows.get("grpo-outcome"), "sft", rows.get("sft"), at),
+                _claim("GiGPO improves on its SFT start", "score", "gigpo", rows.get("gigpo"), "sft", rows.get("sft"), at),
                 _claim("GiGPO's step-group credit beats GRPO (GiGPO paper)", "score", "gigpo", rows.get("gigpo"),
                        "grpo-outcome", rows.get("grpo-outcome"), at)]
     for level, rows in tables.get("B", {}).items():

@@ -122,7 +122,7 @@ def test_cpu_small_runs_end_to_end_at_toy_size_and_resumes(reproduce, tmp_path, 
     assert set(results["tables"]["A"]["StepShop-v0"]) == {name for name, _, _ in reproduce.ROWS_A}
     assert all(len(figures) == 2 for name, figures in results["tables"]["A"]["StepShop-v0"].items() if name != "sft")
     assert {c["verdict"] for c in results["claims"]} <= {"holds", "does not hold", "inconclusive"}  # every row ran
-    assert len(results["claims"]) == 9 * 2 + 2 * 2 + 2
+    assert len(results["claims"]) == 10 * 2 + 2 * 2 + 2
     text = (out / "results.md").read_text()
     assert "## Claims (the interval decides)" in text and "## Table B: LLM4Teach" in text
 
