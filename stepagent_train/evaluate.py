@@ -50,10 +50,6 @@ class PolicySpec:
     temperature: float = 0.0
     seed: int = 0
 
-    def __post_init__(self):
-        if not self.temperature >= 0:
-            raise ValueError(f"temperature must be >= 0 (0 is greedy), got {self.temperature}")
-
     @property
     def label(self) -> str:
         """Short name for the results table."""

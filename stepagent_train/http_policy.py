@@ -59,6 +59,8 @@ class HTTPPolicy:
                  backoff: float = 1.0, max_workers: int = 16, deadline: float = 300.0):
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+        if not temperature >= 0:
+            raise ValueError(f"temperature must be >= 0 (0 is greedy), got {temperature}")
         if not (timeout > 0 and deadline > 0 and retries >= 0 and backoff >= 0 and max_workers >= 1):
             raise ValueError(
                 f"need timeout > 0, deadline > 0, retries >= 0, backoff >= 0, max_workers >= 1; got timeout={timeout}, "

@@ -13,6 +13,7 @@ pytest.importorskip("accelerate")
 
 from stepagent_train.cli import _COMMANDS, collect_main, eval_main, main, sft_main  # noqa: E402
 from stepagent_train.demo import DemoConfig, run_demo  # noqa: E402
+from stepagent_train.evaluate import PolicySpec, load_policy  # noqa: E402
 from stepagent_train.offline_model import OfflineModelConfig, build_offline_model, record_texts  # noqa: E402
 from wrappers import read_trajectories  # noqa: E402
 
@@ -83,6 +84,10 @@ def test_sft_then_eval_cli(demos, tmp_path, capsys):
                           "--records", str(records)]) == 0
         sampled.append([[s["action"] for s in r["steps"]] for r in read_trajectories(records)])
     assert sampled[0] == sampled[1] and len(sampled[0]) == 2
+    # The spec's sampling settings reach the loaded policies (a dropped seed would still replay seed 0's draws).
+    local = load_policy(PolicySpec(str(run), temperature=1.5, seed=3))
+    assert (local.temperature, local.seed) == (1.5, 3)
+    assert load_policy(PolicySpec("http://127.0.0.1:9/v1", http_model="m", temperature=0.7)).temperature == 0.7
     with pytest.raises(ValueError, match="temperature must be >= 0"):
         eval_main(["--policy", f"mine={run}", "--temperature", "-1", "--episodes", "1"])
 

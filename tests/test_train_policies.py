@@ -252,3 +252,5 @@ def test_http_policy_unreachable_and_bad_arguments():
         HTTPPolicy("127.0.0.1:8000", "m")
     with pytest.raises(ValueError, match="need timeout > 0, deadline > 0.*deadline=0"):
         HTTPPolicy("http://127.0.0.1:8000/v1", "m", deadline=0)
+    with pytest.raises(ValueError, match="temperature must be >= 0 .*got -0.5"):
+        HTTPPolicy("http://127.0.0.1:8000/v1", "m", temperature=-0.5)
