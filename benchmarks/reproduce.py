@@ -24,7 +24,9 @@ Every claim gets a verdict from the numbers: the paired difference over seeds
 above 0, *does not hold* when below, else *inconclusive*. Writes
 ``results.md``, ``results.json``, ``table_a.png``, ``table_b.png``, ``table_c.png``.
 Every cell is a run folder: a killed run continues where it stopped, finished
-cells and evaluations are read back, never recomputed.
+cells and evaluations are read back, never recomputed. The report also keeps
+the rows an earlier invocation into the same folder measured (same preset,
+model and size), so a table filled a few rows per sitting reads whole.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ ROWS_A = (("sft", None, None), ("eto", "eto", ""), ("ppo-outcome", "ppo", "outco
           ("gigpo", "gigpo", "outcome"), ("stepagent-implicit", "stepagent", ""), ("stepagent-inverse", "stepagent_irl", "step"),
           ("inverse-no-step-reward", "stepagent_irl", "outcome"))
 ROWS_C = (("sft", None, None), ("grpo", "grpo", "outcome"), ("arpo", "arpo", "outcome"))
+ALL_ROWS = {"A": ROWS_A, "B": (("llm4teach", "llm4teach", "outcome"), ("ppo", "ppo", "outcome")), "C": ROWS_C}
 #: Figures from the papers, cited beside ours (larger models and budgets), never as ours.
 REFERENCES = [
     "StepAgent (From Novice to Expert): WebShop 68.0 with step reward vs 67.2 without; ScienceWorld 64.8 vs 63.6; "
@@ -299,13 +302,47 @@ def table_markdown(rows: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-def write_report(out: str, preset_name: str, preset: dict, tables: dict, seconds: float) -> str:
+def with_earlier(out: str, preset_name: str, preset: dict, toy: bool, tables: dict) -> tuple[dict, dict[str, list[str]]]:
+    """``tables`` plus the rows an earlier invocation into ``out`` reported and this one did not run.
+
+    A table is filled a few rows per sitting (``--only``, ``--rows``); each row's cells stay cached in the same folders,
+    so its figures are what running it again would read back. Only an earlier report of the same preset, model and size
+    is used. Returns the merged tables (rows in the table's order) and, per ``"TABLE ENV"``, the rows read back.
+    """
+    path = os.path.join(out, "results.json")
+    if not os.path.exists(path):
+        return tables, {}
+    with open(path, encoding="utf-8") as f:
+        earlier = json.load(f)
+    if (earlier.get("preset"), earlier.get("model"), earlier.get("toy")) != (preset_name, preset["model"], toy):
+        return tables, {}
+    merged: dict = {}
+    read_back: dict[str, list[str]] = {}
+    for t in "ABC":
+        wheres = [os.path.basename(_folder(out, t, s)) for s in preset[t]]
+        for where in wheres:
+            now, before = tables.get(t, {}).get(where, {}), earlier["tables"].get(t, {}).get(where, {})
+            order = [name for name, _, _ in ALL_ROWS[t]] + ["teacher"]
+            rows = {name: now.get(name, before.get(name)) for name in order if name in now or name in before}
+            if rows:
+                merged.setdefault(t, {})[where] = rows
+            if [name for name in rows if name not in now]:
+                read_back[f"{t} {where}"] = [name for name in rows if name not in now]
+    return merged, read_back
+
+
+def write_report(out: str, preset_name: str, preset: dict, tables: dict, seconds: float, toy: bool = False,
+                 read_back: dict[str, list[str]] | None = None) -> str:
     found = claims(tables)
     names = {"A": "Table A: StepAgent", "B": "Table B: LLM4Teach", "C": "Table C: ARPO"}
     parts = [f"# Reproduction, preset `{preset_name}`\n",
              f"Model `{preset['model']}`, seeds {preset['seeds']}; cells: mean over seeds with a 95% t interval over seeds "
              f"(the SFT start and the teacher are one policy: no interval). Wall time of this invocation: "
              f"{seconds / 60:.1f} min.\n"]
+    if read_back:
+        parts.append("Rows reported by an earlier invocation into this folder and not run by this one (their cells are "
+                     "cached there): " + "; ".join(f"{where}: {', '.join(names)}" for where, names in read_back.items())
+                     + ".\n")
     for t in "ABC":
         for where, rows in tables.get(t, {}).items():
             parts.append(f"## {names[t]}, {where}\n\n{table_markdown(rows)}\n")
@@ -315,8 +352,8 @@ def write_report(out: str, preset_name: str, preset: dict, tables: dict, seconds
     text = "\n".join(parts)
     with open(os.path.join(out, "results.md"), "w", encoding="utf-8") as f:
         f.write(text)
-    write_json(os.path.join(out, "results.json"), {"preset": preset_name, "model": preset["model"], "seeds": preset["seeds"],
-                                                   "tables": tables, "claims": found, "references": REFERENCES})
+    write_json(os.path.join(out, "results.json"), {"preset": preset_name, "model": preset["model"], "toy": toy,
+                                                   "seeds": preset["seeds"], "tables": tables, "read_back": read_back or {}, "claims": found, "references": REFERENCES})
     _plots(out, tables)
     return text
 
@@ -367,8 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", default=None,
                         help="repeatable: a table (A, B, C) or a cell TABLE:ENV (B: TABLE:ENV-LEVEL), e.g. A:StepGrid-v0")
     parser.add_argument("--rows", default=None,
-                        help="comma-separated rows to run and report, e.g. sft,ppo-outcome,grpo-outcome (default: every "
-                             "row); a claim whose rows were left out is listed as not measured")
+                        help="comma-separated rows to run, e.g. sft,ppo-outcome,grpo-outcome (default: every row); the "
+                             "report keeps the rows an earlier invocation into --out measured, and a claim whose rows "
+                             "were never run is listed as not measured")
     parser.add_argument("--model", default=None, help="the model SFT starts from (default: the preset's; a hub id on a GPU)")
     parser.add_argument("--toy", action="store_true", help="the preset at toy size: tiny model, two seeds, a few steps")
     args = parser.parse_args(argv)
@@ -380,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(args.out, exist_ok=True)
     began = time.perf_counter()
     tables: dict = {}
-    rows = {"A": ROWS_A, "B": (("llm4teach", "llm4teach", "outcome"), ("ppo", "ppo", "outcome")), "C": ROWS_C}
+    rows = ALL_ROWS
     if args.rows:
         wanted = [r.strip() for r in args.rows.split(",") if r.strip()]
         known = sorted({name for table in rows.values() for name, _, _ in table})
@@ -396,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
             tables.setdefault(t, {})[where] = run_table(t, setup, rows[t], preset, args.out)
     if not tables:
         raise SystemExit(f"--only {args.only} matched no table or cell of preset {args.preset}")
-    print(write_report(args.out, args.preset, preset, tables, time.perf_counter() - began))
+    tables, read_back = with_earlier(args.out, args.preset, preset, args.toy, tables)
+    print(write_report(args.out, args.preset, preset, tables, time.perf_counter() - began, args.toy, read_back))
     write_json(os.path.join(args.out, "preset.json"), {"preset": args.preset, "toy": args.toy, "model": preset["model"],
                                                        "setups": {t: [asdict(s) for s in preset[t]] for t in "ABC"}})
     return 0

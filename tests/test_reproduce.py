@@ -85,6 +85,22 @@ def test_a_claim_whose_row_was_not_run_is_not_measured(reproduce):
     assert math.isnan(got["difference"])
 
 
+def test_report_keeps_rows_an_earlier_invocation_measured(reproduce, tmp_path):
+    preset = reproduce._presets()["cpu-small"]
+    row = [{"score": 0.5, "success": 0.5, "agreement": 0.9, "tool_calls": 1.0, "cost": {}, "curve": []}]
+    earlier = {"A": {"StepGrid-v0": {"sft": row, "eto": row, "ppo-outcome": row}}}
+    reproduce.write_report(str(tmp_path), "cpu-small", preset, earlier, 1.0, toy=False)
+    new = [dict(row[0], score=0.7)]
+    now = {"A": {"StepGrid-v0": {"gigpo": new, "ppo-outcome": new}}}
+    merged, read_back = reproduce.with_earlier(str(tmp_path), "cpu-small", preset, False, now)
+    assert list(merged["A"]["StepGrid-v0"]) == ["sft", "eto", "ppo-outcome", "gigpo"]  # the table's row order
+    assert merged["A"]["StepGrid-v0"]["ppo-outcome"] == new  # this invocation's figures win
+    assert read_back == {"A StepGrid-v0": ["sft", "eto"]}
+    # Another size or model is another experiment: nothing is read back.
+    assert reproduce.with_earlier(str(tmp_path), "cpu-small", preset, True, now) == (now, {})
+    assert reproduce.with_earlier(str(tmp_path), "cpu-small", dict(preset, model="tiny"), False, now) == (now, {})
+
+
 def test_rows_must_name_known_rows(reproduce, tmp_path):
     with pytest.raises(SystemExit, match="unknown rows \\['gpro'\\] in --rows; expected some of .*grpo-outcome"):
         reproduce.main(["--preset", "cpu-small", "--toy", "--only", "A", "--rows", "sft,gpro", "--out", str(tmp_path)])
@@ -140,12 +156,20 @@ def test_cpu_small_runs_end_to_end_at_toy_size_and_resumes(reproduce, tmp_path, 
     assert "[A StepGrid-v0]" not in capsys.readouterr().out
     assert os.path.isdir(out / "A" / "StepGrid-v0" / "stepagent-inverse-seed1" / "checkpoints")
 
-    # --rows reports a subset from the same folders; the claims it cannot decide say so.
+    # --rows runs a subset; the report keeps what earlier invocations into the folder measured, and names it.
     assert reproduce.main(["--preset", "cpu-small", "--toy", "--out", str(out), "--only", "A:StepGrid-v0",
                            "--rows", "sft,ppo-outcome"]) == 0
     subset = json.loads((out / "results.json").read_text())
+    assert json.dumps(subset["tables"], sort_keys=True) == json.dumps(results["tables"], sort_keys=True)
+    assert subset["read_back"]["A StepGrid-v0"] == [n for n, _, _ in reproduce.ROWS_A if n not in ("sft", "ppo-outcome")]
+    assert "Rows reported by an earlier invocation" in (out / "results.md").read_text()
+
+    # Into a fresh folder, the rows never run leave their claims undecided.
+    fresh = tmp_path / "fresh"
+    assert reproduce.main(["--preset", "cpu-small", "--toy", "--out", str(fresh), "--only", "A:StepGrid-v0",
+                           "--rows", "sft,ppo-outcome"]) == 0
+    subset = json.loads((fresh / "results.json").read_text())
     assert set(subset["tables"]) == {"A"} and set(subset["tables"]["A"]["StepGrid-v0"]) == {"sft", "ppo-outcome"}
-    assert subset["tables"]["A"]["StepGrid-v0"]["ppo-outcome"] == results["tables"]["A"]["StepGrid-v0"]["ppo-outcome"]
     verdicts = {c["claim"]: c["verdict"] for c in subset["claims"]}
     assert verdicts["PPO on the outcome reward improves on its SFT start"] in {"holds", "does not hold", "inconclusive"}
     assert verdicts["StepAgent (implicit) beats SFT"] == "not measured"
