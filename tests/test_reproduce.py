@@ -164,7 +164,8 @@ def test_cpu_small_runs_end_to_end_at_toy_size_and_resumes(reproduce, tmp_path, 
     assert subset["read_back"]["A StepGrid-v0"] == [n for n, _, _ in reproduce.ROWS_A if n not in ("sft", "ppo-outcome")]
     assert "Rows reported by an earlier invocation" in (out / "results.md").read_text()
 
-    # Into a fresh folder, the rows never run leave their claims undecided.
+    # Into a fresh folder (trained for real), the rows never run leave their claims undecided.
+    monkeypatch.undo()
     fresh = tmp_path / "fresh"
     assert reproduce.main(["--preset", "cpu-small", "--toy", "--out", str(fresh), "--only", "A:StepGrid-v0",
                            "--rows", "sft,ppo-outcome"]) == 0
