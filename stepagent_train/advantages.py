@@ -27,7 +27,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-__all__ = ["discounted_returns", "gae", "gigpo", "grpo", "rloo"]
+__all__ = ["discounted_returns", "gae", "gigpo", "grpo", "rloo", "standardise"]
 
 
 def discounted_returns(rewards: Sequence[float], gamma: float) -> list[float]:
@@ -69,7 +69,8 @@ def _groups(group_ids: Sequence[Hashable]) -> dict[Hashable, list[int]]:
     return members
 
 
-def _normalise(values: np.ndarray, std_normalize: bool, eps: float) -> np.ndarray:
+def standardise(values: np.ndarray, std_normalize: bool = True, eps: float = 1e-6) -> np.ndarray:
+    """``values`` minus their mean, divided by their (population) std when ``std_normalize``; all 0 when they are equal."""
     centred = values - values.mean()
     std = values.std()
     if not std_normalize or std == 0:  # identical values: all advantages 0, whatever eps
@@ -90,7 +91,7 @@ def grpo(episode_rewards: Sequence[Sequence[float]], group_ids: Sequence[Hashabl
     returns = np.array([sum(r) for r in episode_rewards], dtype=float)
     advantage = np.zeros(len(returns))
     for members in _groups(group_ids).values():
-        advantage[members] = _normalise(returns[members], std_normalize, eps)
+        advantage[members] = standardise(returns[members], std_normalize, eps)
     return [[float(advantage[i])] * len(r) for i, r in enumerate(episode_rewards)]
 
 
@@ -139,7 +140,7 @@ def gigpo(episode_rewards: Sequence[Sequence[float]], group_ids: Sequence[Hashab
         for sites in step_groups.values():
             if len(sites) < 2:
                 continue  # a state seen once: no comparison, no step-level advantage
-            values = _normalise(np.array([to_go[i][t] for i, t in sites]), std_normalize, eps)
+            values = standardise(np.array([to_go[i][t] for i, t in sites]), std_normalize, eps)
             for (i, t), value in zip(sites, values):
                 step[i][t] = float(value)
     return [[e + step_weight * s for e, s in zip(ep, st)] for ep, st in zip(episode, step)]

@@ -40,7 +40,9 @@ config field (``stepagent-train stepagent --reflection inverse``):
    ``free``, episodes the policy plays from reset on train tasks
    (``tasks_per_iteration`` x ``group_size``, the on-policy core); or ``both``.
    Each turn's reward is ``reward_weight * r_phi(s, a) + outcome_weight *
-   env reward`` (a prefix turn is not executed: env reward 0). Then the
+   env reward`` (a prefix turn is not executed: env reward 0), ``r_phi``
+   standardised over the cycle's turns (``reward_normalize``): raw, the logit
+   was positive on most turns (~+3 on StepGrid), which pays longer episodes. Then the
    actor-critic core: values, GAE over turns (``gamma``, ``gae_lambda``),
    advantages normalised, PPO's clipped surrogate for ``update_epochs`` passes,
    the value loss, and ``kl_coef`` times the k3 KL to **the cycle's reference**
@@ -66,6 +68,7 @@ from tqdm import tqdm
 from wrappers.metrics import resolve_metric
 
 from .actor_critic import ActorCriticConfig, ValueHead, actor_critic_step, score_episodes
+from .advantages import standardise
 from .checkpoint import write_json
 from .config import InspectionConfig, resolve_run_model
 from .loop import check_output_dir, cycle_file, open_session, run_cycles
@@ -98,6 +101,7 @@ class StepIRLConfig(ActorCriticConfig, InspectionConfig):
     reward_clip: float = field(default=5.0, metadata={"help": "the learned reward log D - log(1 - D) is clipped to +- this"})
     reward_weight: float = field(default=1.0, metadata={"help": "weight of the learned step reward in a turn's reward"})
     outcome_weight: float = field(default=0.0, metadata={"help": "weight of the env's own reward added to a turn's reward (0: the learned reward alone)"})
+    reward_normalize: bool = field(default=True, metadata={"help": "standardise the learned reward over the cycle's turns (mean 0, std 1) before reward_weight. The raw AIRL logit is positive on most turns of an agent that mostly agrees with the expert, so its sum pays longer episodes, and its size (returns ~30 on StepGrid) let the value loss dominate the clipped gradient"})
     reward_init: str | None = field(default=None, metadata={"help": "warm-start the reward model from an earlier run's cycle-N/ folder (same policy tokenizer)"})
 
     def __post_init__(self):
@@ -289,29 +293,36 @@ def _cycle_data(session, records: list[dict], config: StepIRLConfig, cycle: int,
                    for (r, t, _, expert, samples), row in zip(sites, scores)]})
 
     episodes: list[dict] = []
+    turns: list[Turn] = []  # every turn this cycle learns from, each to be paid its learned reward
     if config.rollouts in ("prefix", "both"):
-        flat_samples = [(site, s) for site in sites for s in site[4]]
-        # With no reward model every sample matched the expert: each gets the largest reward.
-        rewards = model.reward(agent_features, config.reward_clip).tolist() if model is not None \
-            else [config.reward_clip] * len(flat_samples)
-        # agent_items run over sites then samples; flat_samples in the same order.
-        for ((_, _, prompt, expert, _), sample), r in zip(flat_samples, rewards):
-            turn = Turn(list(prompt.input_ids), sample, config.reward_weight * r, len(episodes), prompt.text, prompt=prompt,
-                        expert_action=expert)
-            episodes.append({"turns": [turn], "group": len(episodes), "won": False, "score": 0.0, "task_id": None})
+        # agent_items run over sites then samples; so do these one-turn episodes (a prefix turn has no env reward).
+        for (_, _, prompt, expert, samples) in sites:
+            for sample in samples:
+                turns.append(Turn(list(prompt.input_ids), sample, 0.0, len(episodes), prompt.text, prompt=prompt,
+                                  expert_action=expert))
+                episodes.append({"turns": [turns[-1]], "group": len(episodes), "won": False, "score": 0.0, "task_id": None})
+    prefix = len(turns)
     if config.rollouts in ("free", "both"):
         played, played_report = collect_turns(session, config, cycle, show_progress)
-        turns = [t for e in played for t in e["turns"]]
-        learned = [config.reward_clip] * len(turns)
-        if model is not None and turns:
-            learned = model.reward(action_features(session.model, [(t.prompt_ids, t.sample.token_ids) for t in turns],
-                                                   session.pad, batch), config.reward_clip).tolist()
-        for t, r in zip(turns, learned):
-            t.reward = config.reward_weight * r + config.outcome_weight * t.reward
-        for t in turns:  # episode indices follow the prefix episodes'
-            t.episode += len(episodes)
+        for e in played:
+            for t in e["turns"]:  # episode indices follow the prefix episodes'
+                t.episode += len(episodes)
+                turns.append(t)
         report.update({f"free_{key}": value for key, value in played_report.items()})
         episodes += played
+    # With no reward model every sample matched the expert: each gets the largest reward (0 once standardised).
+    learned = np.full(len(turns), config.reward_clip)
+    if model is not None and turns:
+        free = [(t.prompt_ids, t.sample.token_ids) for t in turns[prefix:]]
+        parts = [model.reward(agent_features, config.reward_clip)] if prefix else []  # the inspection's own features
+        if free:
+            parts.append(model.reward(action_features(session.model, free, session.pad, batch), config.reward_clip))
+        learned = torch.cat(parts).numpy()
+    report["learned_reward_raw_mean"] = float(learned.mean()) if len(turns) else 0.0
+    if config.reward_normalize and len(turns):
+        learned = standardise(learned)
+    for t, r in zip(turns, learned.tolist()):
+        t.reward = config.reward_weight * r + config.outcome_weight * t.reward
     data = score_episodes(session, config, episodes, report, cycle, None)
     if config.kl_coef > 0:  # the cycle's reference is the policy that sampled these turns
         for t in data.items:

@@ -123,6 +123,16 @@ def test_run_writes_the_cycle_layout_and_pays_the_learned_reward(tmp_path, word_
     inspection = json.loads((cycle / "inspection.json").read_text())
     assert [s["expert"] for s in inspection["states"]] == ["east"] * 3
     assert summary["agreement_by_cycle"]["1"] == pytest.approx(first["agreement"])
+    # The learned reward is standardised over the cycle's turns (no env reward here: outcome_weight 0).
+    assert first["mean_turn_reward"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_raw_learned_reward_is_paid_as_it_is_when_not_normalised(tmp_path, word_model, corridor_demos):
+    summary = train_step_irl(irl_config(tmp_path / "run", word_model, corridor_demos, rollouts="both", iterations=1,
+                                        reward_normalize=False), show_progress=False)
+    first = summary["cycles"][0]
+    assert abs(first["learned_reward_raw_mean"]) > 0.1  # the AIRL logit is not centred (here mostly negative)
+    assert first["mean_turn_reward"] == pytest.approx(first["learned_reward_raw_mean"], abs=1e-6)
 
 
 def test_resume_after_a_cycle_equals_an_uninterrupted_run(tmp_path, word_model, corridor_demos):
