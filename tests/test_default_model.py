@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def policy():
-    folder = resolve_model(DEFAULT_MODEL)  # converted from the GGUF file on first use, then cached
+    resolve_model(DEFAULT_MODEL)  # converted from the GGUF file on first use, then cached
     return HFPolicy.from_pretrained(DEFAULT_MODEL, device="cpu", prompt_config=PromptConfig(max_prompt_tokens=256))
 
 

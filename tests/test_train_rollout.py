@@ -117,7 +117,7 @@ def test_vector_envs(envs):
 def test_collect_is_deterministic_by_seed(tmp_path):
     env = gym.make("StepShop-v0", split="train")
     a = collect_expert(env, tmp_path / "a.jsonl", 4, seed=3, show_progress=False)
-    b = collect_expert(env, tmp_path / "b.jsonl", 4, seed=3, show_progress=False)
+    collect_expert(env, tmp_path / "b.jsonl", 4, seed=3, show_progress=False)
     c = collect_expert(env, tmp_path / "c.jsonl", 4, seed=4, show_progress=False)
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
     assert [r["task_id"] for r in a] != [r["task_id"] for r in c]
