@@ -319,15 +319,14 @@ def with_earlier(out: str, preset_name: str, preset: dict, toy: bool, tables: di
     merged: dict = {}
     read_back: dict[str, list[str]] = {}
     for t in "ABC":
-        wheres = [os.path.basename(_folder(out, t, s)) for s in preset[t]]
-        for where in wheres:
+        order = [name for name, _, _ in ALL_ROWS[t]] + ["teacher"]
+        for where in (os.path.basename(_folder(out, t, s)) for s in preset[t]):
             now, before = tables.get(t, {}).get(where, {}), earlier["tables"].get(t, {}).get(where, {})
-            order = [name for name, _, _ in ALL_ROWS[t]] + ["teacher"]
             rows = {name: now.get(name, before.get(name)) for name in order if name in now or name in before}
             if rows:
                 merged.setdefault(t, {})[where] = rows
-            if [name for name in rows if name not in now]:
-                read_back[f"{t} {where}"] = [name for name in rows if name not in now]
+            if missing := [name for name in rows if name not in now]:
+                read_back[f"{t} {where}"] = missing
     return merged, read_back
 
 
